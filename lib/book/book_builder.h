@@ -1,0 +1,172 @@
+// The ITCH 5.0 handler that maintains OrderBooks and turns each book event
+// into normalized records (record.h) for a sink: MBO for every order event and
+// trade, MBP-1 whenever the top of a book changes. The sink is a compile-time
+// type with `void mbo(const record::MboMsg&)` and `void mbp1(const
+// record::Mbp1Msg&)`. Runs on the feed's one writer thread; never allocates.
+#pragma once
+
+#include <cstdint>
+
+#include "book/order_book.h"
+#include "itch/messages.h"
+#include "record/record.h"
+
+namespace fh::book {
+
+struct BuilderCounters {
+  uint64_t locateMismatch = 0;  // a message's locate differs from its order's (order's wins)
+};
+
+template <class Sink>
+class BookBuilder {
+ public:
+  // midnightNs: UNIX time of midnight (New York) of the trading date.
+  BookBuilder(OrderBooks& books, Sink& sink, int64_t midnightNs) noexcept
+      : books_(books), sink_(sink), midnightNs_(midnightNs) {}
+
+  // Set before each message: its sequence number and receive time.
+  void setContext(uint64_t sequence, uint64_t recvNs, uint8_t extraFlags = 0) noexcept {
+    sequence_ = sequence;
+    recvNs_ = recvNs;
+    extraFlags_ = extraFlags;
+  }
+
+  const BuilderCounters& counters() const noexcept { return counters_; }
+
+  void on(const itch::StockDirectory& m) noexcept { books_.setSymbol(m.locate(), m.p + 11); }
+  void on(const itch::StockTradingAction& m) noexcept {
+    books_.setTradingState(m.locate(), m.tradingState());
+  }
+
+  // Also receives F (AddOrderMpid derives from AddOrder).
+  void on(const itch::AddOrder& m) noexcept {
+    const Instrument* in = books_.instrument(m.locate());
+    if (in != nullptr && in->symbol[0] == '\0') books_.setSymbol(m.locate(), m.stockRaw());
+    const Update u = books_.add(m.locate(), m.orderRef(), m.side(), m.shares(), m.price());
+    if (u.status == Status::Ok) emit(m, u, m.orderRef(), record::Action::Add, u.price, kFlagsLast);
+  }
+
+  void on(const itch::OrderExecuted& m) noexcept {
+    const Update u = books_.execute(m.orderRef(), m.executedShares());
+    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Fill, u.price, kFlagsLast);
+  }
+
+  void on(const itch::OrderExecutedWithPrice& m) noexcept {
+    const Update u = books_.execute(m.orderRef(), m.executedShares());
+    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Fill, m.executionPrice(), kFlagsLast);
+  }
+
+  void on(const itch::OrderCancel& m) noexcept {
+    const Update u = books_.cancel(m.orderRef(), m.canceledShares());
+    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
+  }
+
+  void on(const itch::OrderDelete& m) noexcept {
+    const Update u = books_.remove(m.orderRef());
+    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
+  }
+
+  void on(const itch::OrderReplace& m) noexcept {
+    Update removed;
+    const Update added = books_.replace(m.originalOrderRef(), m.newOrderRef(), m.shares(), m.price(), removed);
+    if (removed.status != Status::Ok) return;
+    checked(m, removed);
+    const bool both = added.status == Status::Ok;
+    emit(m, removed, m.originalOrderRef(), record::Action::Cancel, removed.price, both ? 0 : kFlagsLast);
+    if (both) emit(m, added, m.newOrderRef(), record::Action::Add, added.price, kFlagsLast);
+  }
+
+  // Prints that never touch the displayed book.
+  void on(const itch::Trade& m) noexcept {
+    trade(m, m.orderRef(), m.price(), m.shares(), m.side() == 'B' ? record::Side::Bid : record::Side::Ask);
+  }
+  void on(const itch::CrossTrade& m) noexcept {
+    const uint64_t shares = m.shares();
+    trade(m, 0, m.crossPrice(), shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(shares),
+          record::Side::None);
+  }
+
+ private:
+  static constexpr uint8_t kFlagsLast = record::flags::kLast;
+
+  bool checked(const itch::MessageView& m, const Update& u) noexcept {
+    if (u.status != Status::Ok) return false;
+    counters_.locateMismatch += u.locate != m.locate();
+    return true;
+  }
+
+  record::RecordHeader header(record::RType type, uint8_t length, uint16_t locate, uint64_t timestamp) const noexcept {
+    return record::RecordHeader{length, type, 0, locate,
+                                static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(timestamp))};
+  }
+
+  void emit(const itch::MessageView& m, const Update& u, uint64_t orderId, record::Action action,
+            uint32_t price, uint8_t flags) noexcept {
+    const uint8_t bad = books_.instrument(u.locate)->maybeBad ? record::flags::kMaybeBadBook : 0;
+    const record::MboMsg mbo{header(record::RType::Mbo, sizeof(record::MboMsg) / 4, u.locate, m.timestamp()),
+                             orderId,
+                             record::priceFromItch4(price),
+                             u.shares,
+                             static_cast<uint8_t>(flags | bad | extraFlags_),
+                             0,
+                             action,
+                             u.side == Side::Bid ? record::Side::Bid : record::Side::Ask,
+                             recvNs_,
+                             0,
+                             static_cast<uint32_t>(sequence_)};
+    sink_.mbo(mbo);
+    if (u.depth == 0) top(m, u.locate, mbo);
+  }
+
+  void trade(const itch::MessageView& m, uint64_t orderId, uint32_t price, uint32_t shares,
+             record::Side side) noexcept {
+    const uint16_t locate = m.locate();
+    if (books_.instrument(locate) == nullptr) return;
+    sink_.mbo(record::MboMsg{header(record::RType::Mbo, sizeof(record::MboMsg) / 4, locate, m.timestamp()),
+                             orderId, record::priceFromItch4(price), shares,
+                             static_cast<uint8_t>(kFlagsLast | extraFlags_), 0, record::Action::Trade, side,
+                             recvNs_, 0, static_cast<uint32_t>(sequence_)});
+  }
+
+  void top(const itch::MessageView& m, uint16_t locate, const record::MboMsg& cause) noexcept {
+    record::Mbp1Msg r{};
+    r.hd = header(record::RType::Mbp1, sizeof(record::Mbp1Msg) / 4, locate, m.timestamp());
+    r.price = cause.price;
+    r.size = cause.size;
+    r.action = cause.action;
+    r.side = cause.side;
+    r.flags = static_cast<uint8_t>(cause.flags | record::flags::kTob);
+    r.depth = 0;
+    r.tsRecv = recvNs_;
+    r.sequence = cause.sequence;
+    r.levels[0] = topOfBook(locate);
+    sink_.mbp1(r);
+  }
+
+  record::BidAskPair topOfBook(uint16_t locate) const noexcept {
+    record::BidAskPair p{record::kUndefPrice, record::kUndefPrice, 0, 0, 0, 0};
+    if (books_.depth(locate, Side::Bid) > 0) {
+      const PriceLevel b = books_.level(locate, Side::Bid, 0);
+      p.bidPx = record::priceFromItch4(b.price);
+      p.bidSz = b.shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(b.shares);
+      p.bidCt = b.orders;
+    }
+    if (books_.depth(locate, Side::Ask) > 0) {
+      const PriceLevel a = books_.level(locate, Side::Ask, 0);
+      p.askPx = record::priceFromItch4(a.price);
+      p.askSz = a.shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(a.shares);
+      p.askCt = a.orders;
+    }
+    return p;
+  }
+
+  OrderBooks& books_;
+  Sink& sink_;
+  int64_t midnightNs_;
+  uint64_t sequence_ = 0;
+  uint64_t recvNs_ = 0;
+  uint8_t extraFlags_ = 0;
+  BuilderCounters counters_;
+};
+
+}  // namespace fh::book

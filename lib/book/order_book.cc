@@ -1,0 +1,304 @@
+#include "book/order_book.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace fh::book {
+
+namespace {
+constexpr uint32_t kNone = UINT32_MAX;
+}
+
+std::string_view Instrument::symbolTrimmed() const noexcept {
+  size_t n = symbol.size();
+  while (n > 0 && (symbol[n - 1] == ' ' || symbol[n - 1] == '\0')) --n;
+  return {symbol.data(), n};
+}
+
+OrderBooks::OrderBooks(const BookConfig& config) : config_(config) {
+  config_.maxInstruments = std::clamp<uint32_t>(config_.maxInstruments, 2, 65536);
+  config_.maxOrders = std::max<uint32_t>(config_.maxOrders, 16);
+  config_.maxLevels = std::max<uint32_t>(config_.maxLevels, 64);
+  books_ = std::make_unique<BookSlot[]>(config_.maxInstruments);
+  // Open addressing at a load factor of at most one half.
+  const size_t slots = std::bit_ceil(size_t{config_.maxOrders} * 2);
+  orderMask_ = slots - 1;
+  orderShift_ = static_cast<unsigned>(std::countr_zero(slots));
+  orders_ = std::make_unique<Order[]>(slots);  // value-initialised: every page touched now
+  // Ladders grow in power-of-two blocks, so reserve twice the levels asked for.
+  levels_ = std::make_unique<Level[]>(size_t{config_.maxLevels} * 2);
+  freeBlocks_.fill(kNone);
+}
+
+OrderBooks::~OrderBooks() = default;
+
+size_t OrderBooks::reservedBytes() const noexcept {
+  return (orderMask_ + 1) * sizeof(Order) + size_t{config_.maxLevels} * 2 * sizeof(Level) +
+         size_t{config_.maxInstruments} * sizeof(BookSlot);
+}
+
+// Order references are assigned in increasing order through the day, so the
+// low bits keep recent orders in neighbouring slots (hot in cache); the high
+// bits pick a different starting offset for each wrap of the table.
+size_t OrderBooks::home(uint64_t ref) const noexcept {
+  return (ref + (ref >> orderShift_) * 0x9E3779B97F4A7C15ull) & orderMask_;
+}
+
+Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
+  for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
+    Order& o = orders_[i];
+    if (o.locate == 0) return nullptr;
+    if (o.ref == ref) return &o;
+  }
+}
+
+Order* OrderBooks::insertSlot(uint64_t ref) noexcept {
+  if (liveOrders_ >= config_.maxOrders) return nullptr;
+  for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
+    Order& o = orders_[i];
+    if (o.locate == 0) return &o;
+    if (o.ref == ref) return nullptr;
+  }
+}
+
+// Backward-shift deletion keeps every probe chain unbroken without tombstones.
+void OrderBooks::eraseSlot(Order* slot) noexcept {
+  size_t hole = static_cast<size_t>(slot - orders_.get());
+  for (size_t i = (hole + 1) & orderMask_;; i = (i + 1) & orderMask_) {
+    Order& o = orders_[i];
+    if (o.locate == 0) break;
+    const size_t h = home(o.ref);
+    // Move o into the hole unless its home lies cyclically in (hole, i].
+    const bool stays = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i);
+    if (!stays) {
+      orders_[hole] = o;
+      hole = i;
+    }
+  }
+  orders_[hole].locate = 0;
+  --liveOrders_;
+}
+
+const Order* OrderBooks::findOrder(uint64_t ref) const noexcept { return findSlot(ref); }
+
+uint32_t OrderBooks::allocateBlock(uint8_t sizeClass) noexcept {
+  if (sizeClass >= kSizeClasses) return kNone;
+  const uint32_t head = freeBlocks_[sizeClass];
+  if (head != kNone) {
+    freeBlocks_[sizeClass] = levels_[head].key;
+    return head;
+  }
+  const uint32_t n = blockLevels(sizeClass);
+  if (size_t{levelsUsed_} + n > size_t{config_.maxLevels} * 2) return kNone;
+  const uint32_t offset = levelsUsed_;
+  levelsUsed_ += n;
+  return offset;
+}
+
+void OrderBooks::releaseBlock(uint32_t offset, uint8_t sizeClass) noexcept {
+  levels_[offset].key = freeBlocks_[sizeClass];
+  freeBlocks_[sizeClass] = offset;
+}
+
+// Index of the first level whose key is not below `key`. Most traffic is near
+// the top (the back), so look there first before bisecting the rest.
+uint32_t OrderBooks::lowerBound(const Ladder& ladder, uint32_t key) const noexcept {
+  const Level* base = levels_.get() + ladder.offset;
+  uint32_t i = ladder.size;
+  for (int step = 0; step < 8 && i > 0; ++step, --i)
+    if (base[i - 1].key < key) return i;
+  const Level* it = std::lower_bound(base, base + i, key,
+                                     [](const Level& l, uint32_t k) { return l.key < k; });
+  return static_cast<uint32_t>(it - base);
+}
+
+Status OrderBooks::addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares,
+                              uint32_t& depth) noexcept {
+  Ladder& ladder = books_[locate].sides[static_cast<int>(side)];
+  const uint32_t key = keyOf(side, price);
+  const uint32_t pos = lowerBound(ladder, key);
+  Level* base = levels_.get() + ladder.offset;
+  if (pos < ladder.size && base[pos].key == key) {
+    base[pos].orders += 1;
+    base[pos].shares += shares;
+    depth = ladder.size - 1 - pos;
+    return Status::Ok;
+  }
+  if (ladder.sizeClass == kNoBlock || ladder.size == blockLevels(ladder.sizeClass)) {
+    const uint8_t cls = ladder.sizeClass == kNoBlock ? 0 : static_cast<uint8_t>(ladder.sizeClass + 1);
+    const uint32_t offset = allocateBlock(cls);
+    if (offset == kNone) return Status::LevelStoreFull;
+    if (ladder.sizeClass != kNoBlock) {
+      std::memcpy(levels_.get() + offset, base, ladder.size * sizeof(Level));
+      releaseBlock(ladder.offset, ladder.sizeClass);
+    }
+    ladder.offset = offset;
+    ladder.sizeClass = cls;
+    base = levels_.get() + offset;
+  }
+  std::memmove(base + pos + 1, base + pos, (ladder.size - pos) * sizeof(Level));
+  base[pos] = Level{key, 1, shares};
+  ++ladder.size;
+  ++liveLevels_;
+  depth = ladder.size - 1 - pos;
+  return Status::Ok;
+}
+
+// Takes shares (and, when the order is gone, the order) from its level; returns
+// the level's depth from the top before the change.
+uint32_t OrderBooks::takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder) noexcept {
+  Ladder& ladder = books_[order.locate].sides[static_cast<int>(order.side)];
+  const uint32_t key = keyOf(order.side, order.price);
+  const uint32_t pos = lowerBound(ladder, key);
+  Level* base = levels_.get() + ladder.offset;
+  // A live order always has its level; the store never lets them disagree.
+  Level& level = base[pos];
+  const uint32_t depth = ladder.size - 1 - pos;
+  level.shares -= shares;
+  if (lastOfOrder && --level.orders == 0) {
+    std::memmove(base + pos, base + pos + 1, (ladder.size - pos - 1) * sizeof(Level));
+    --ladder.size;
+    --liveLevels_;
+    if (ladder.size == 0) {
+      releaseBlock(ladder.offset, ladder.sizeClass);
+      ladder.sizeClass = kNoBlock;
+    }
+  }
+  return depth;
+}
+
+Update OrderBooks::add(uint16_t locate, uint64_t ref, char sideCode, uint32_t shares,
+                       uint32_t price) noexcept {
+  Update u{Status::Ok, Side::Bid, locate, price, shares, shares, 0};
+  if (locate == 0 || locate >= config_.maxInstruments) {
+    ++counters_.badLocate;
+    u.status = Status::BadLocate;
+    return u;
+  }
+  if (sideCode != 'B' && sideCode != 'S') {
+    ++counters_.badSide;
+    u.status = Status::BadSide;
+    return u;
+  }
+  u.side = sideCode == 'B' ? Side::Bid : Side::Ask;
+  if (liveOrders_ >= config_.maxOrders) {
+    ++counters_.orderStoreFull;
+    books_[locate].instrument.maybeBad = true;
+    u.status = Status::OrderStoreFull;
+    return u;
+  }
+  Order* slot = insertSlot(ref);
+  if (slot == nullptr) {
+    ++counters_.duplicateOrder;
+    u.status = Status::DuplicateOrder;
+    return u;
+  }
+  const Status s = addToLevel(locate, u.side, price, shares, u.depth);
+  if (s != Status::Ok) {
+    ++counters_.levelStoreFull;
+    books_[locate].instrument.maybeBad = true;
+    u.status = s;
+    return u;
+  }
+  *slot = Order{ref, price, shares, locate, u.side};
+  ++liveOrders_;
+  ++counters_.adds;
+  return u;
+}
+
+Update OrderBooks::reduce(uint64_t ref, uint32_t shares, bool all) noexcept {
+  Update u{Status::UnknownOrder, Side::Bid, 0, 0, 0, 0, 0};
+  Order* o = findSlot(ref);
+  if (o == nullptr) {
+    ++counters_.unknownOrder;
+    return u;
+  }
+  if (all) {
+    shares = o->shares;
+  } else if (shares > o->shares) {
+    ++counters_.overExecuted;
+    shares = o->shares;
+  }
+  const bool gone = shares == o->shares;
+  u = Update{Status::Ok, o->side, o->locate, o->price, shares, o->shares - shares, 0};
+  u.depth = takeFromLevel(*o, shares, gone);
+  if (gone)
+    eraseSlot(o);
+  else
+    o->shares -= shares;
+  return u;
+}
+
+Update OrderBooks::execute(uint64_t ref, uint32_t shares) noexcept {
+  const Update u = reduce(ref, shares, false);
+  counters_.executions += u.status == Status::Ok;
+  return u;
+}
+
+Update OrderBooks::cancel(uint64_t ref, uint32_t shares) noexcept {
+  const Update u = reduce(ref, shares, false);
+  counters_.cancels += u.status == Status::Ok;
+  return u;
+}
+
+Update OrderBooks::remove(uint64_t ref) noexcept {
+  const Update u = reduce(ref, 0, true);
+  counters_.deletes += u.status == Status::Ok;
+  return u;
+}
+
+Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, uint32_t price,
+                           Update& removed) noexcept {
+  const Order* old = findSlot(oldRef);
+  if (old == nullptr) {
+    ++counters_.unknownOrder;
+    removed = Update{Status::UnknownOrder, Side::Bid, 0, 0, 0, 0, 0};
+    return removed;
+  }
+  // A replace onto a live reference would lose the old order for nothing.
+  if (newRef != oldRef && findSlot(newRef) != nullptr) {
+    ++counters_.duplicateOrder;
+    removed = Update{Status::DuplicateOrder, old->side, old->locate, old->price, 0, old->shares, 0};
+    return removed;
+  }
+  const uint16_t locate = old->locate;
+  const char side = old->side == Side::Bid ? 'B' : 'S';
+  removed = reduce(oldRef, 0, true);
+  const Update added = add(locate, newRef, side, shares, price);
+  counters_.adds -= added.status == Status::Ok;  // counted as a replace, not an add
+  counters_.replaces += added.status == Status::Ok;
+  return added;
+}
+
+void OrderBooks::setSymbol(uint16_t locate, const uint8_t* symbol8) noexcept {
+  if (locate == 0 || locate >= config_.maxInstruments) return;
+  std::memcpy(books_[locate].instrument.symbol.data(), symbol8, 8);
+}
+
+void OrderBooks::setSymbol(uint16_t locate, const char (&symbol)[8]) noexcept {
+  setSymbol(locate, reinterpret_cast<const uint8_t*>(symbol));
+}
+
+void OrderBooks::setTradingState(uint16_t locate, char state) noexcept {
+  if (locate == 0 || locate >= config_.maxInstruments) return;
+  books_[locate].instrument.tradingState = state;
+}
+
+const Instrument* OrderBooks::instrument(uint16_t locate) const noexcept {
+  if (locate >= config_.maxInstruments) return nullptr;
+  return &books_[locate].instrument;
+}
+
+uint32_t OrderBooks::depth(uint16_t locate, Side side) const noexcept {
+  if (locate >= config_.maxInstruments) return 0;
+  return books_[locate].sides[static_cast<int>(side)].size;
+}
+
+PriceLevel OrderBooks::level(uint16_t locate, Side side, uint32_t index) const noexcept {
+  const Ladder& ladder = books_[locate].sides[static_cast<int>(side)];
+  const Level& l = levels_[ladder.offset + ladder.size - 1 - index];
+  return PriceLevel{side == Side::Bid ? l.key : ~l.key, l.orders, l.shares};
+}
+
+}  // namespace fh::book

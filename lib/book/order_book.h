@@ -1,0 +1,161 @@
+// Full-depth order books for every instrument of one feed: all live orders
+// (L3) keyed by order reference, and for each instrument and side the price
+// levels they form (L2: price, total shares, order count), best first.
+// Every store is sized and touched once at construction from BookConfig; the
+// update methods never allocate, never throw, and count what they refuse.
+// One writer thread owns an OrderBooks; nothing here is safe to share.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace fh::book {
+
+struct BookConfig {
+  uint32_t maxInstruments = 65536;  // stock locates 0 .. maxInstruments-1
+  uint32_t maxOrders = 1u << 23;    // live orders at once
+  uint32_t maxLevels = 1u << 22;    // price levels at once, all books and sides
+};
+
+enum class Side : uint8_t { Bid = 0, Ask = 1 };
+
+// A price level as consumers see it; price in ITCH Price(4) units.
+struct PriceLevel {
+  uint32_t price;
+  uint32_t orders;
+  uint64_t shares;
+};
+
+struct Order {
+  uint64_t ref;
+  uint32_t price;
+  uint32_t shares;  // still open
+  uint16_t locate;  // 0 marks a free slot: locate 0 never carries orders
+  Side side;
+};
+
+enum class Status : uint8_t {
+  Ok,
+  UnknownOrder,    // reference to an order that is not live (ignored)
+  DuplicateOrder,  // add of an order reference that is already live (ignored)
+  BadLocate,       // locate 0 or beyond maxInstruments (ignored)
+  BadSide,         // side neither 'B' nor 'S' (ignored)
+  OrderStoreFull,  // maxOrders reached (ignored; the book is marked maybe-bad)
+  LevelStoreFull,  // maxLevels reached (ignored; the book is marked maybe-bad)
+};
+
+// What one operation changed, for the caller to publish.
+struct Update {
+  Status status;
+  Side side;
+  uint16_t locate;
+  uint32_t price;
+  uint32_t shares;     // shares added, executed or canceled by this operation
+  uint32_t remaining;  // shares the order still has open afterwards
+  uint32_t depth;      // index of the touched level from the top, before the change
+};
+
+struct BookCounters {
+  uint64_t adds = 0, executions = 0, cancels = 0, deletes = 0, replaces = 0;
+  uint64_t unknownOrder = 0, duplicateOrder = 0, badLocate = 0, badSide = 0;
+  uint64_t overExecuted = 0;  // executed/canceled more shares than open (clamped)
+  uint64_t orderStoreFull = 0, levelStoreFull = 0;
+};
+
+struct Instrument {
+  std::array<char, 8> symbol{};  // space-padded as on the wire; all zero until known
+  char tradingState = ' ';       // H message: 'H', 'P', 'Q' or 'T'; ' ' until one arrives
+  bool maybeBad = false;         // an update could not be applied in full
+  std::string_view symbolTrimmed() const noexcept;
+};
+
+class OrderBooks {
+ public:
+  explicit OrderBooks(const BookConfig& config);
+  ~OrderBooks();
+  OrderBooks(const OrderBooks&) = delete;
+  OrderBooks& operator=(const OrderBooks&) = delete;
+
+  Update add(uint16_t locate, uint64_t ref, char side, uint32_t shares, uint32_t price) noexcept;
+  Update execute(uint64_t ref, uint32_t shares) noexcept;
+  Update cancel(uint64_t ref, uint32_t shares) noexcept;
+  Update remove(uint64_t ref) noexcept;
+  // The old order leaves the book and the new one enters with fresh priority;
+  // on the same locate and side. `removed` describes the first half.
+  Update replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, uint32_t price,
+                 Update& removed) noexcept;
+
+  void setSymbol(uint16_t locate, const char (&symbol)[8]) noexcept;
+  void setSymbol(uint16_t locate, const uint8_t* symbol8) noexcept;
+  void setTradingState(uint16_t locate, char state) noexcept;
+
+  // --- read side (same thread, or after the writer stopped) ---
+  uint32_t maxInstruments() const noexcept { return config_.maxInstruments; }
+  const Instrument* instrument(uint16_t locate) const noexcept;
+  uint32_t depth(uint16_t locate, Side side) const noexcept;
+  // Level `index` from the top (0 = best); index < depth().
+  PriceLevel level(uint16_t locate, Side side, uint32_t index) const noexcept;
+  const Order* findOrder(uint64_t ref) const noexcept;
+  uint64_t liveOrders() const noexcept { return liveOrders_; }
+  uint64_t liveLevels() const noexcept { return liveLevels_; }
+  const BookCounters& counters() const noexcept { return counters_; }
+  // Bytes reserved by the stores.
+  size_t reservedBytes() const noexcept;
+
+  // Visits every live order of one instrument (any order); off the hot path.
+  template <class F>
+  void forEachOrder(uint16_t locate, F&& f) const {
+    for (size_t i = 0; i <= orderMask_; ++i)
+      if (orders_[i].locate == locate && locate != 0) f(orders_[i]);
+  }
+
+ private:
+  struct Level {
+    uint32_t key;  // price for bids, ~price for asks: ascending, best at the back
+    uint32_t orders;
+    uint64_t shares;
+  };
+  struct Ladder {  // one side of one book: a block of the level arena
+    uint32_t offset = 0;
+    uint32_t size = 0;
+    uint8_t sizeClass = kNoBlock;
+  };
+  struct BookSlot {
+    Instrument instrument;
+    Ladder sides[2];
+  };
+  static constexpr uint8_t kNoBlock = 0xFF;
+  static constexpr unsigned kSizeClasses = 24;
+
+  Order* findSlot(uint64_t ref) const noexcept;
+  Order* insertSlot(uint64_t ref) noexcept;  // nullptr if present or full
+  void eraseSlot(Order* slot) noexcept;
+  size_t home(uint64_t ref) const noexcept;
+
+  static uint32_t keyOf(Side side, uint32_t price) noexcept { return side == Side::Bid ? price : ~price; }
+  uint32_t lowerBound(const Ladder& ladder, uint32_t key) const noexcept;
+  Status addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares, uint32_t& depth) noexcept;
+  uint32_t takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder) noexcept;
+  Update reduce(uint64_t ref, uint32_t shares, bool all) noexcept;
+
+  uint32_t allocateBlock(uint8_t sizeClass) noexcept;
+  void releaseBlock(uint32_t offset, uint8_t sizeClass) noexcept;
+  static uint32_t blockLevels(uint8_t sizeClass) noexcept { return 4u << sizeClass; }
+
+  BookConfig config_;
+  std::unique_ptr<BookSlot[]> books_;
+  std::unique_ptr<Order[]> orders_;
+  size_t orderMask_ = 0;
+  unsigned orderShift_ = 0;
+  std::unique_ptr<Level[]> levels_;
+  uint32_t levelsUsed_ = 0;  // bump pointer into levels_
+  std::array<uint32_t, kSizeClasses> freeBlocks_;
+  uint64_t liveOrders_ = 0;
+  uint64_t liveLevels_ = 0;
+  BookCounters counters_;
+};
+
+}  // namespace fh::book

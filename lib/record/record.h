@@ -1,0 +1,123 @@
+// Normalized market-data records, the form consumers read (later from shared
+// memory). Layouts follow Databento DBN's MBO (56 bytes) and MBP-1 (80 bytes)
+// so that users' DBN tooling maps onto them field for field: i64 prices in
+// units of 1e-9, ts_event/ts_recv in ns since the UNIX epoch. Plain data,
+// trivially copyable; layout pinned by static_asserts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace fh::record {
+
+inline constexpr int64_t kPriceScale = 1'000'000'000;  // 1e-9 units per 1.0
+inline constexpr int64_t kUndefPrice = INT64_MAX;       // no price (DBN's UNDEF_PRICE)
+// ITCH Price(4) carries 4 implied decimals.
+inline constexpr int64_t priceFromItch4(uint32_t p) noexcept { return int64_t{p} * 100'000; }
+
+enum class RType : uint8_t { Mbp1 = 0x01, Mbo = 0xA0 };
+
+enum class Action : char {
+  Add = 'A',
+  Cancel = 'C',  // partial (size = canceled shares) or full (size = remaining)
+  Modify = 'M',
+  Clear = 'R',
+  Trade = 'T',  // a print not tied to a displayed resting order (hidden, cross)
+  Fill = 'F',   // execution of a resting displayed order
+  None = 'N',
+};
+
+enum class Side : char { Ask = 'A', Bid = 'B', None = 'N' };
+
+namespace flags {
+inline constexpr uint8_t kLast = 1u << 7;          // last record of an event for the instrument
+inline constexpr uint8_t kTob = 1u << 6;           // top-of-book message
+inline constexpr uint8_t kSnapshot = 1u << 5;      // from a snapshot/replay, not live
+inline constexpr uint8_t kMbp = 1u << 4;           // aggregated price level
+inline constexpr uint8_t kBadTsRecv = 1u << 3;     // ts_recv is not a receive time
+inline constexpr uint8_t kMaybeBadBook = 1u << 2;  // book may be wrong (unrecovered gap)
+}  // namespace flags
+
+struct RecordHeader {
+  uint8_t length;  // record length in units of 4 bytes
+  RType rtype;
+  uint16_t publisherId;
+  uint32_t instrumentId;  // the feed's stock locate
+  uint64_t tsEvent;       // exchange timestamp, ns since the UNIX epoch
+};
+
+struct MboMsg {
+  RecordHeader hd;
+  uint64_t orderId;
+  int64_t price;
+  uint32_t size;
+  uint8_t flags;
+  uint8_t channelId;
+  Action action;
+  Side side;
+  uint64_t tsRecv;
+  int32_t tsInDelta;
+  uint32_t sequence;  // low 32 bits of the MoldUDP64 sequence (a trading day fits)
+};
+
+struct BidAskPair {
+  int64_t bidPx;
+  int64_t askPx;
+  uint32_t bidSz;
+  uint32_t askSz;
+  uint32_t bidCt;
+  uint32_t askCt;
+};
+
+struct Mbp1Msg {
+  RecordHeader hd;
+  int64_t price;  // of the event that changed the top of the book
+  uint32_t size;
+  Action action;
+  Side side;
+  uint8_t flags;
+  uint8_t depth;  // level of the book the event touched (0 = top)
+  uint64_t tsRecv;
+  int32_t tsInDelta;
+  uint32_t sequence;
+  BidAskPair levels[1];
+};
+
+static_assert(sizeof(RecordHeader) == 16);
+static_assert(offsetof(RecordHeader, instrumentId) == 4);
+static_assert(offsetof(RecordHeader, tsEvent) == 8);
+
+static_assert(sizeof(MboMsg) == 56);
+static_assert(offsetof(MboMsg, orderId) == 16);
+static_assert(offsetof(MboMsg, price) == 24);
+static_assert(offsetof(MboMsg, size) == 32);
+static_assert(offsetof(MboMsg, flags) == 36);
+static_assert(offsetof(MboMsg, channelId) == 37);
+static_assert(offsetof(MboMsg, action) == 38);
+static_assert(offsetof(MboMsg, side) == 39);
+static_assert(offsetof(MboMsg, tsRecv) == 40);
+static_assert(offsetof(MboMsg, tsInDelta) == 48);
+static_assert(offsetof(MboMsg, sequence) == 52);
+
+static_assert(sizeof(BidAskPair) == 32);
+static_assert(sizeof(Mbp1Msg) == 80);
+static_assert(offsetof(Mbp1Msg, price) == 16);
+static_assert(offsetof(Mbp1Msg, size) == 24);
+static_assert(offsetof(Mbp1Msg, action) == 28);
+static_assert(offsetof(Mbp1Msg, side) == 29);
+static_assert(offsetof(Mbp1Msg, flags) == 30);
+static_assert(offsetof(Mbp1Msg, depth) == 31);
+static_assert(offsetof(Mbp1Msg, tsRecv) == 32);
+static_assert(offsetof(Mbp1Msg, sequence) == 44);
+static_assert(offsetof(Mbp1Msg, levels) == 48);
+
+static_assert(std::is_trivially_copyable_v<MboMsg> && std::is_standard_layout_v<MboMsg>);
+static_assert(std::is_trivially_copyable_v<Mbp1Msg> && std::is_standard_layout_v<Mbp1Msg>);
+
+// ITCH timestamps count nanoseconds from midnight in New York. This turns a
+// trading date into the UNIX time of that midnight (US Eastern, with the DST
+// rules in force since 2007), so ts_event = midnightNs + timestamp.
+int64_t easternMidnightNs(int year, unsigned month, unsigned day) noexcept;
+
+}  // namespace fh::record

@@ -1,0 +1,29 @@
+// fhctl's subcommands. Each returns the process exit status and reports its
+// own errors on stderr.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fh::ctl {
+
+struct DecodeOptions {
+  std::string file;
+  std::string format = "jsonl";  // jsonl | text
+  std::optional<uint16_t> port;
+};
+int runDecode(const DecodeOptions& options);
+
+struct BookOptions {
+  std::string file;
+  std::optional<uint16_t> port;
+  std::vector<std::string> symbols;
+  uint32_t depth = 10;  // 0: every level
+  bool json = false;
+  uint32_t maxOrders = 1u << 23;
+};
+int runBookFromFile(const BookOptions& options);
+
+}  // namespace fh::ctl

@@ -1,0 +1,32 @@
+// fhctl: the operator's and consumer's tool. Decodes captures and builds books
+// from them; later also reads a running daemon's shared memory.
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fhctl: decode ITCH 5.0 captures and show order books"};
+  app.require_subcommand(1);
+
+  fh::ctl::DecodeOptions decode;
+  CLI::App* decodeCmd = app.add_subcommand("decode", "Decode a BinaryFILE or a pcap/pcapng of MoldUDP64");
+  decodeCmd->add_option("--format", decode.format, "jsonl (the canonical form) or text")
+      ->check(CLI::IsMember({"jsonl", "text"}));
+  decodeCmd->add_option("--port", decode.port, "only UDP datagrams to this destination port");
+  decodeCmd->add_option("FILE", decode.file, "capture to decode")->required();
+
+  fh::ctl::BookOptions book;
+  CLI::App* bookCmd = app.add_subcommand("book", "Replay a capture into the order books and print them");
+  bookCmd->add_option("--from", book.file, "capture to replay (BinaryFILE, pcap or pcapng)")->required();
+  bookCmd->add_option("--port", book.port, "only UDP datagrams to this destination port");
+  bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
+  bookCmd->add_option("--depth", book.depth, "levels per side, 0 for all")->capture_default_str();
+  bookCmd->add_flag("--json", book.json, "one JSON line per book");
+  bookCmd->add_option("--max-orders", book.maxOrders, "size of the order store")
+      ->check(CLI::Range(16u, 1u << 30))
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (decodeCmd->parsed()) return fh::ctl::runDecode(decode);
+  return fh::ctl::runBookFromFile(book);
+}
