@@ -136,7 +136,7 @@ class PacketBuilder {
         buf_.size() < used_ + 2 + message.size())
       return false;
     storeBe16(buf_.data() + used_, static_cast<uint16_t>(message.size()));
-    std::memcpy(buf_.data() + used_ + 2, message.data(), message.size());
+    if (!message.empty()) std::memcpy(buf_.data() + used_ + 2, message.data(), message.size());
     used_ += 2 + message.size();
     ++count_;
     return true;
@@ -145,8 +145,10 @@ class PacketBuilder {
   uint16_t count() const noexcept { return count_; }
   size_t size() const noexcept { return used_; }
 
-  // The finished packet; a heartbeat when nothing was added.
+  // The finished packet; a heartbeat when nothing was added; empty when the
+  // buffer cannot hold even the header.
   std::span<const uint8_t> finish(bool endOfSession = false) noexcept {
+    if (buf_.size() < kHeaderLength) return {};
     uint8_t* p = buf_.data();
     std::memcpy(p, session_.data(), kSessionLength);
     storeBe64(p + 10, sequence_);
