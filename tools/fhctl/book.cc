@@ -56,9 +56,9 @@ void printJsonSide(Output& out, const book::OrderBooks& books, uint16_t locate, 
 
 void printJson(Output& out, const book::OrderBooks& books, const std::string& symbol, uint16_t locate,
                uint32_t depth) {
-  out.put("{\"symbol\":\"");
-  out.put(symbol);
-  out.put("\",\"locate\":");
+  out.put("{\"symbol\":");
+  putJsonString(out, symbol);
+  out.put(",\"locate\":");
   out.putUnsigned(locate);
   out.put(",\"bids\":");
   printJsonSide(out, books, locate, book::Side::Bid, depth);
@@ -111,11 +111,12 @@ void printLadder(Output& out, const book::OrderBooks& books, const std::string& 
 int runBookFromFile(const BookOptions& options) {
   try {
     const capture::MappedFile file(options.file);
-    // No file can hold more live orders than it has add messages (36 bytes or more).
+    // No file holds more live orders than add messages (36 bytes or more),
+    // nor more levels than orders; a level takes at most 4 arena slots.
     book::BookConfig config;
-    config.maxOrders = static_cast<uint32_t>(
-        std::min<uint64_t>(options.maxOrders, file.bytes().size() / 36 + 16));
-    config.maxLevels = config.maxOrders;
+    const uint64_t adds = file.bytes().size() / 36 + 16;
+    config.maxOrders = static_cast<uint32_t>(std::min<uint64_t>(options.maxOrders, adds));
+    config.maxLevels = static_cast<uint32_t>(std::min<uint64_t>(options.maxLevels, adds * 4));
     book::OrderBooks books(config);
     DiscardRecords discard;
     book::BookBuilder<DiscardRecords> builder(books, discard, 0);
@@ -125,6 +126,15 @@ int runBookFromFile(const BookOptions& options) {
         feed::replayFile(file.bytes(), feed::FileSourceOptions{options.port}, source, visitor);
     if (!result.ok()) {
       std::fprintf(stderr, "fhctl book: %s\n", result.describe(options.file).c_str());
+      return 1;
+    }
+    const auto& full = books.counters();
+    if (full.orderStoreFull + full.levelStoreFull > 0) {
+      std::fprintf(stderr,
+                   "fhctl book: %s: the books are incomplete: %llu orders found the order store full "
+                   "(--max-orders %u) and %llu levels the level arena full (--max-levels %u)\n",
+                   options.file.c_str(), static_cast<unsigned long long>(full.orderStoreFull), config.maxOrders,
+                   static_cast<unsigned long long>(full.levelStoreFull), config.maxLevels);
       return 1;
     }
 

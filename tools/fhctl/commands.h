@@ -23,6 +23,7 @@ struct BookOptions {
   uint32_t depth = 10;  // 0: every level
   bool json = false;
   uint32_t maxOrders = 1u << 23;
+  uint32_t maxLevels = 1u << 24;
 };
 int runBookFromFile(const BookOptions& options);
 

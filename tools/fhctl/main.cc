@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   bookCmd->add_option("--max-orders", book.maxOrders, "size of the order store")
       ->check(CLI::Range(16u, 1u << 30))
       ->capture_default_str();
+  bookCmd->add_option("--max-levels", book.maxLevels, "slots of the level arena")
+      ->check(CLI::Range(64u, 1u << 30))
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   if (decodeCmd->parsed()) return fh::ctl::runDecode(decode);

@@ -18,9 +18,7 @@ void Output::flush() {
   if (std::fflush(f_) != 0) failed_ = true;
 }
 
-namespace {
-
-void jsonString(Output& out, std::string_view s) {
+void putJsonString(Output& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.put('"');
   for (const char c : s) {
@@ -38,6 +36,8 @@ void jsonString(Output& out, std::string_view s) {
   }
   out.put('"');
 }
+
+namespace {
 
 std::string_view alphaField(const uint8_t* msg, const itch::Field& f) {
   const auto* p = reinterpret_cast<const char*>(msg + f.offset);
@@ -80,10 +80,10 @@ void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg,
   out.putUnsigned(origin.sequence);
   if (origin.hasSession) {
     out.put(",\"session\":");
-    jsonString(out, origin.session);
+    putJsonString(out, origin.session);
   }
   out.put(",\"type\":");
-  jsonString(out, {reinterpret_cast<const char*>(msg), 1});
+  putJsonString(out, {reinterpret_cast<const char*>(msg), 1});
   out.put(",\"locate\":");
   out.putUnsigned(m.locate());
   out.put(",\"tracking\":");
@@ -95,7 +95,7 @@ void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg,
     out.put(f.name);
     out.put("\":");
     if (f.kind == itch::FieldKind::Alpha)
-      jsonString(out, alphaField(msg, f));
+      putJsonString(out, alphaField(msg, f));
     else
       out.putUnsigned(loadBeN(msg + f.offset, f.width));
   }

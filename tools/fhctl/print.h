@@ -41,6 +41,10 @@ struct MessageOrigin {
   bool hasSession;  // false for BinaryFILE records
 };
 
+// A JSON string: quotes and backslashes escaped, bytes outside printable
+// ASCII as \u00XX.
+void putJsonString(Output& out, std::string_view s);
+
 // The message must already have passed itch::decode (known type, exact length).
 void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg,
                 const itch::MessageLayout& layout);
