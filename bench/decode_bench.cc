@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "book/book_builder.h"
+#include "book/prefetch_window.h"
 #include "capture/capture.h"
 #include "itch/decoder.h"
 #include "mold/moldudp64.h"
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
     if (b.count() > 0) flush();
   }
 
-  std::vector<double> tFraming, tDecode, tMoldDecode, tBook;
+  std::vector<double> tFraming, tDecode, tMoldDecode, tBook, tBookPlain;
   uint64_t sink = 0;
   fh::itch::DecodeCounters lastCounters;
   uint64_t liveOrders = 0, liveLevels = 0, booksWithOrders = 0, records = 0, unknownRefs = 0;
@@ -140,14 +141,31 @@ int main(int argc, char** argv) {
         });
       sink += h.sum + ok;
     }));
+    {  // the peer: the same work without the prefetch window
+      fh::book::OrderBooks books(config);
+      CountRecords out;
+      fh::book::BookBuilder<CountRecords> builder(books, out, 0);
+      tBookPlain.push_back(timed([&] {
+        fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
+          builder.setContext(position, 0);
+          fh::itch::decode(msg, n, builder);
+        });
+      }));
+      sink += out.checksum;
+    }
     fh::book::OrderBooks books(config);  // built and touched before the clock starts
     CountRecords out;
     fh::book::BookBuilder<CountRecords> builder(books, out, 0);
     tBook.push_back(timed([&] {
+      fh::book::PrefetchWindow window(builder);
+      const auto process = [&](const auto& e) {
+        builder.setContext(e.position, 0);
+        fh::itch::decode(e.msg, e.length, builder);
+      };
       fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
-        builder.setContext(position, 0);
-        fh::itch::decode(msg, n, builder);
+        window.push(position, msg, n, process);
       });
+      window.drain(process);
     }));
     sink += out.checksum;
     liveOrders = books.liveOrders();
@@ -175,7 +193,8 @@ int main(int argc, char** argv) {
   row("framing only (peer)", tFraming);
   row("decode, BinaryFILE", tDecode);
   row("decode, MoldUDP64 packets", tMoldDecode);
-  row("decode + book + records", tBook);
+  row("decode + book + records", tBookPlain);
+  row("  same, prefetch window", tBook);
   std::printf("book            %llu live orders, %llu levels, %llu instruments with orders, %llu records, "
               "%llu unknown references\n",
               (unsigned long long)liveOrders, (unsigned long long)liveLevels, (unsigned long long)booksWithOrders,
@@ -183,10 +202,10 @@ int main(int argc, char** argv) {
   std::printf("peak RSS        %ld MiB (file mapping %zu MiB, packet copy %zu MiB, book stores %zu MiB)\n",
               peakRssMiB(), bytes.size() >> 20, packets.size() >> 20, storeBytes >> 20);
   std::printf("{\"messages\":%llu,\"decode_mps\":%.0f,\"decode_mold_mps\":%.0f,\"book_mps\":%.0f,"
-              "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"book_vs_decode\":%.2f,\"live_orders\":%llu,"
+              "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"book_plain_mps\":%.0f,\"book_vs_decode\":%.2f,\"live_orders\":%llu,"
               "\"instruments\":%llu,\"peak_rss_mib\":%ld,\"checksum\":%llu}\n",
               (unsigned long long)messages, rate(tDecode), rate(tMoldDecode), rate(tBook), nsPer(tDecode),
-              nsPer(tBook), median(tBook) / median(tDecode), (unsigned long long)liveOrders,
+              nsPer(tBook), rate(tBookPlain), median(tBook) / median(tDecode), (unsigned long long)liveOrders,
               (unsigned long long)booksWithOrders, peakRssMiB(), (unsigned long long)(sink & 0xFFFF));
   return 0;
 }

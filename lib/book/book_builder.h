@@ -33,6 +33,23 @@ class BookBuilder {
 
   const BuilderCounters& counters() const noexcept { return counters_; }
 
+  // Calls a few messages ahead of decode() start the loads the message will
+  // need: prefetchFar (about 16 messages ahead) its order and book slots,
+  // prefetchNear (about 8 ahead) the best levels of its book.
+  void prefetchFar(const uint8_t* msg, size_t length) const noexcept {
+    if (length < itch::kHeaderLength + 8) return;
+    books_.prefetchBook(loadBe16(msg + 1));
+    switch (msg[0]) {
+      case 'E': case 'C': case 'X': case 'D': case 'U':
+        books_.prefetchOrder(loadBe64(msg + 11));
+        break;
+      default: break;
+    }
+  }
+  void prefetchNear(const uint8_t* msg, size_t length) const noexcept {
+    if (length >= itch::kHeaderLength) books_.prefetchTop(loadBe16(msg + 1));
+  }
+
   void on(const itch::StockDirectory& m) noexcept { books_.setSymbol(m.locate(), m.p + 11); }
   void on(const itch::StockTradingAction& m) noexcept {
     books_.setTradingState(m.locate(), m.tradingState());

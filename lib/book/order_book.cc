@@ -18,23 +18,25 @@ std::string_view Instrument::symbolTrimmed() const noexcept {
 
 OrderBooks::OrderBooks(const BookConfig& config) : config_(config) {
   config_.maxInstruments = std::clamp<uint32_t>(config_.maxInstruments, 2, 65536);
-  config_.maxOrders = std::max<uint32_t>(config_.maxOrders, 16);
-  config_.maxLevels = std::max<uint32_t>(config_.maxLevels, 64);
+  config_.maxOrders = std::clamp<uint32_t>(config_.maxOrders, 16, 1u << 30);
+  config_.maxLevels = std::clamp<uint32_t>(config_.maxLevels, 64, 1u << 30);
   books_ = std::make_unique<BookSlot[]>(config_.maxInstruments);
   // Open addressing at a load factor of at most one half.
   const size_t slots = std::bit_ceil(size_t{config_.maxOrders} * 2);
   orderMask_ = slots - 1;
   orderShift_ = static_cast<unsigned>(std::countr_zero(slots));
-  orders_ = std::make_unique<Order[]>(slots);  // value-initialised: every page touched now
-  // Ladders grow in power-of-two blocks, so reserve twice the levels asked for.
-  levels_ = std::make_unique<Level[]>(size_t{config_.maxLevels} * 2);
+  orders_ = HugeArray<Order>(slots);  // zeroed: every page touched now
+  levelSlots_ = std::bit_ceil(config_.maxLevels);
+  topClass_ = static_cast<uint8_t>(std::countr_zero(levelSlots_) - 2);
+  levels_ = HugeArray<Level>(levelSlots_);
   freeBlocks_.fill(kNone);
+  pushFree(0, topClass_);
 }
 
 OrderBooks::~OrderBooks() = default;
 
 size_t OrderBooks::reservedBytes() const noexcept {
-  return (orderMask_ + 1) * sizeof(Order) + size_t{config_.maxLevels} * 2 * sizeof(Level) +
+  return (orderMask_ + 1) * sizeof(Order) + size_t{levelSlots_} * sizeof(Level) +
          size_t{config_.maxInstruments} * sizeof(BookSlot);
 }
 
@@ -47,7 +49,7 @@ size_t OrderBooks::home(uint64_t ref) const noexcept {
 
 Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
   for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
-    Order& o = orders_[i];
+    Order& o = orders_.get()[i];
     if (o.locate == 0) return nullptr;
     if (o.ref == ref) return &o;
   }
@@ -82,23 +84,48 @@ void OrderBooks::eraseSlot(Order* slot) noexcept {
 
 const Order* OrderBooks::findOrder(uint64_t ref) const noexcept { return findSlot(ref); }
 
-uint32_t OrderBooks::allocateBlock(uint8_t sizeClass) noexcept {
-  if (sizeClass >= kSizeClasses) return kNone;
+// A free block's first slot holds its links: key = next, shares = previous,
+// orders = kFreeMark | class (a live level never counts 2^31 orders).
+void OrderBooks::pushFree(uint32_t offset, uint8_t sizeClass) noexcept {
   const uint32_t head = freeBlocks_[sizeClass];
-  if (head != kNone) {
-    freeBlocks_[sizeClass] = levels_[head].key;
-    return head;
+  levels_[offset] = Level{head, kFreeMark | sizeClass, kNone};
+  if (head != kNone) levels_[head].shares = offset;
+  freeBlocks_[sizeClass] = offset;
+}
+
+void OrderBooks::unlinkFree(uint32_t offset, uint8_t sizeClass) noexcept {
+  const Level& l = levels_[offset];
+  const uint32_t next = l.key, prev = static_cast<uint32_t>(l.shares);
+  if (prev == kNone)
+    freeBlocks_[sizeClass] = next;
+  else
+    levels_[prev].key = next;
+  if (next != kNone) levels_[next].shares = prev;
+  levels_[offset].orders = 0;
+}
+
+uint32_t OrderBooks::allocateBlock(uint8_t sizeClass) noexcept {
+  uint8_t cls = sizeClass;
+  while (cls <= topClass_ && freeBlocks_[cls] == kNone) ++cls;
+  if (cls > topClass_) return kNone;
+  const uint32_t offset = freeBlocks_[cls];
+  unlinkFree(offset, cls);
+  while (cls > sizeClass) {  // split, keeping the lower half
+    --cls;
+    pushFree(offset + blockLevels(cls), cls);
   }
-  const uint32_t n = blockLevels(sizeClass);
-  if (size_t{levelsUsed_} + n > size_t{config_.maxLevels} * 2) return kNone;
-  const uint32_t offset = levelsUsed_;
-  levelsUsed_ += n;
   return offset;
 }
 
 void OrderBooks::releaseBlock(uint32_t offset, uint8_t sizeClass) noexcept {
-  levels_[offset].key = freeBlocks_[sizeClass];
-  freeBlocks_[sizeClass] = offset;
+  while (sizeClass < topClass_) {
+    const uint32_t buddy = offset ^ blockLevels(sizeClass);
+    if (levels_[buddy].orders != (kFreeMark | sizeClass)) break;
+    unlinkFree(buddy, sizeClass);
+    offset = std::min(offset, buddy);
+    ++sizeClass;
+  }
+  pushFree(offset, sizeClass);
 }
 
 // Index of the first level whose key is not below `key`. Most traffic is near

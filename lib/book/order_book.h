@@ -12,12 +12,18 @@
 #include <memory>
 #include <string_view>
 
+#include "util/huge_array.h"
+
 namespace fh::book {
 
 struct BookConfig {
   uint32_t maxInstruments = 65536;  // stock locates 0 .. maxInstruments-1
-  uint32_t maxOrders = 1u << 23;    // live orders at once
-  uint32_t maxLevels = 1u << 22;    // price levels at once, all books and sides
+  uint32_t maxOrders = 1u << 23;    // live orders at once (at most 2^30)
+  // Slots of the level arena (rounded up to a power of two). A book side
+  // with n levels holds a block of max(4, bit_ceil(n)) slots (and, while it
+  // grows, the old block too), so the arena holds at least maxLevels / 4
+  // levels however they spread over books; one side can reach maxLevels / 2.
+  uint32_t maxLevels = 1u << 23;
 };
 
 enum class Side : uint8_t { Bid = 0, Ask = 1 };
@@ -44,7 +50,7 @@ enum class Status : uint8_t {
   BadLocate,       // locate 0 or beyond maxInstruments (ignored)
   BadSide,         // side neither 'B' nor 'S' (ignored)
   OrderStoreFull,  // maxOrders reached (ignored; the book is marked maybe-bad)
-  LevelStoreFull,  // maxLevels reached (ignored; the book is marked maybe-bad)
+  LevelStoreFull,  // no arena block for the level (ignored; the book is marked maybe-bad)
 };
 
 // What one operation changed, for the caller to publish.
@@ -88,6 +94,19 @@ class OrderBooks {
   Update replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, uint32_t price,
                  Update& removed) noexcept;
 
+  // Hints that an update of this order (or book) is coming: a caller that can
+  // see messages ahead (a batch of packets, a file) hides the memory latency.
+  void prefetchOrder(uint64_t ref) const noexcept { __builtin_prefetch(&orders_[home(ref)]); }
+  void prefetchBook(uint16_t locate) const noexcept {
+    if (locate < config_.maxInstruments) __builtin_prefetch(&books_[locate]);
+  }
+  // The best levels of both sides; reads the book slot, so prefetch that first.
+  void prefetchTop(uint16_t locate) const noexcept {
+    if (locate >= config_.maxInstruments) return;
+    for (const Ladder& l : books_[locate].sides)
+      if (l.size > 0) __builtin_prefetch(&levels_[l.offset + l.size - 1]);
+  }
+
   void setSymbol(uint16_t locate, const char (&symbol)[8]) noexcept;
   void setSymbol(uint16_t locate, const uint8_t* symbol8) noexcept;
   void setTradingState(uint16_t locate, char state) noexcept;
@@ -128,7 +147,8 @@ class OrderBooks {
     Ladder sides[2];
   };
   static constexpr uint8_t kNoBlock = 0xFF;
-  static constexpr unsigned kSizeClasses = 24;
+  static constexpr unsigned kSizeClasses = 30;  // blocks of 4 << class slots
+  static constexpr uint32_t kFreeMark = 0x80000000u;  // in Level::orders of a free block's first slot
 
   Order* findSlot(uint64_t ref) const noexcept;
   Order* insertSlot(uint64_t ref) noexcept;  // nullptr if present or full
@@ -141,18 +161,22 @@ class OrderBooks {
   uint32_t takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder) noexcept;
   Update reduce(uint64_t ref, uint32_t shares, bool all) noexcept;
 
+  // A buddy allocator over levels_: split on allocation, merge on release.
   uint32_t allocateBlock(uint8_t sizeClass) noexcept;
   void releaseBlock(uint32_t offset, uint8_t sizeClass) noexcept;
+  void pushFree(uint32_t offset, uint8_t sizeClass) noexcept;
+  void unlinkFree(uint32_t offset, uint8_t sizeClass) noexcept;
   static uint32_t blockLevels(uint8_t sizeClass) noexcept { return 4u << sizeClass; }
 
   BookConfig config_;
   std::unique_ptr<BookSlot[]> books_;
-  std::unique_ptr<Order[]> orders_;
+  HugeArray<Order> orders_;
   size_t orderMask_ = 0;
   unsigned orderShift_ = 0;
-  std::unique_ptr<Level[]> levels_;
-  uint32_t levelsUsed_ = 0;  // bump pointer into levels_
-  std::array<uint32_t, kSizeClasses> freeBlocks_;
+  HugeArray<Level> levels_;
+  uint32_t levelSlots_ = 0;
+  uint8_t topClass_ = 0;  // the class of the whole arena
+  std::array<uint32_t, kSizeClasses> freeBlocks_;  // heads of doubly linked free lists
   uint64_t liveOrders_ = 0;
   uint64_t liveLevels_ = 0;
   BookCounters counters_;

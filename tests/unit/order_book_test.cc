@@ -186,6 +186,28 @@ TEST_CASE("book: full stores refuse, count and mark the book", "[book]") {
   REQUIRE(last != Status::Ok);
 }
 
+TEST_CASE("book: the level arena splits and merges its blocks", "[book]") {
+  BookConfig c = smallConfig();
+  c.maxLevels = 64;  // 64 slots: sixteen 4-slot blocks, or one of 64
+  OrderBooks books(c);
+  for (uint16_t locate = 1; locate <= 16; ++locate)
+    REQUIRE(books.add(locate, locate, 'B', 1, 100).status == Status::Ok);
+  REQUIRE(books.add(17, 17, 'B', 1, 100).status == Status::LevelStoreFull);
+  for (uint64_t ref = 1; ref <= 16; ++ref) REQUIRE(books.remove(ref).status == Status::Ok);
+  // Freed blocks merge back: one side can now grow to a 32-slot block (which
+  // needs the 16-slot one it grows from, both at once) but not to 64.
+  for (uint32_t i = 0; i < 32; ++i)
+    REQUIRE(books.add(40, 100 + i, 'S', 1, 1000 + i).status == Status::Ok);
+  REQUIRE(books.add(40, 200, 'S', 1, 5000).status == Status::LevelStoreFull);
+  REQUIRE(books.depth(40, Side::Ask) == 32);
+  REQUIRE(books.add(41, 500, 'S', 1, 1).status == Status::Ok);  // the 4 slots beside it
+  REQUIRE(books.remove(500).status == Status::Ok);
+  for (uint32_t i = 0; i < 32; ++i) REQUIRE(books.remove(100 + i).status == Status::Ok);
+  REQUIRE(books.liveLevels() == 0);
+  for (uint16_t locate = 1; locate <= 16; ++locate)
+    REQUIRE(books.add(locate, 1000 + locate, 'S', 1, 100).status == Status::Ok);
+}
+
 TEST_CASE("book: matches the reference model under random operations", "[book]") {
   const uint64_t seed = GENERATE(1, 2, 3, 4);
   std::mt19937_64 rng(seed);
