@@ -842,6 +842,29 @@ TEST_CASE("fhctl: book --symbol", "[fhctl]") {
     }
     CHECK(symbols == std::set<std::string>{"UWTI", "SPY"});
   }
+  SECTION("--busiest: the books with the most levels, busiest first") {
+    const Run all = fhctl({"book", "--from", elk, "--json", "--depth", "0"});
+    REQUIRE(all.exitCode == 0);
+    std::vector<std::pair<size_t, std::string>> byLevels;  // (levels, line), in symbol order
+    for (const std::string& line : lines(all.out)) {
+      const BookLine b = checkBookLine(line);
+      byLevels.emplace_back(b.bids.size() + b.asks.size(), line);
+    }
+    std::stable_sort(byLevels.begin(), byLevels.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    const Run r = fhctl({"book", "--from", elk, "--json", "--depth", "0", "--busiest", "3"});
+    REQUIRE(r.exited);
+    CHECK(r.exitCode == 0);
+    const std::vector<std::string> out = lines(r.out);
+    REQUIRE(out.size() == 3);
+    for (size_t i = 0; i < 3; ++i) CHECK(out[i] == byLevels[i].second);
+    CHECK(byLevels[0].first > byLevels[3].first);  // the file has a clear leader: not a vacuous order
+
+    const Run both = fhctl({"book", "--from", elk, "--busiest", "3", "--symbol", "SPY"});
+    REQUIRE(both.exited);
+    CHECK(both.exitCode != 0);
+    CHECK(both.err.find("--busiest") != std::string::npos);
+  }
   SECTION("an unknown symbol") {
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"book", "--from", elk, "--json", "--symbol", "NOSUCH"},

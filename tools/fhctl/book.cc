@@ -68,6 +68,14 @@ void printJson(Output& out, const book::OrderBooks& books, const std::string& sy
   out.endLine();
 }
 
+// Prices in the ladder keep their four decimals so the columns line up.
+std::string fixedPrice4(uint32_t price) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%llu.%04llu", static_cast<unsigned long long>(price / 10000),
+                static_cast<unsigned long long>(price % 10000));
+  return text;
+}
+
 void printLadder(Output& out, const book::OrderBooks& books, const std::string& symbol, uint16_t locate,
                  uint32_t depth) {
   const book::Instrument& in = *books.instrument(locate);
@@ -77,29 +85,29 @@ void printLadder(Output& out, const book::OrderBooks& books, const std::string& 
                 in.maybeBad ? ", MAYBE BAD" : "");
   out.put(line);
   out.endLine();
-  std::snprintf(line, sizeof line, "  %6s %12s %14s | %-14s %-12s %-6s", "orders", "shares", "bid", "ask",
+  std::snprintf(line, sizeof line, "  %6s %12s %12s | %-12s %12s %6s", "orders", "shares", "bid", "ask",
                 "shares", "orders");
   out.put(line);
   out.endLine();
   const uint32_t rows =
       std::min(std::max(books.depth(locate, book::Side::Bid), books.depth(locate, book::Side::Ask)), depth);
   for (uint32_t i = 0; i < rows; ++i) {
-    std::string bid(36, ' '), ask;
+    std::string bid(32, ' '), ask;
     if (i < books.depth(locate, book::Side::Bid)) {
       const book::PriceLevel l = books.level(locate, book::Side::Bid, i);
-      std::snprintf(line, sizeof line, "%6u %12llu %14s", l.orders, static_cast<unsigned long long>(l.shares),
-                    decimalPrice4(l.price).c_str());
+      std::snprintf(line, sizeof line, "%6u %12llu %12s", l.orders, static_cast<unsigned long long>(l.shares),
+                    fixedPrice4(l.price).c_str());
       bid = line;
     }
     if (i < books.depth(locate, book::Side::Ask)) {
       const book::PriceLevel l = books.level(locate, book::Side::Ask, i);
-      std::snprintf(line, sizeof line, "%-14s %-12llu %-6u", decimalPrice4(l.price).c_str(),
+      std::snprintf(line, sizeof line, "%-12s %12llu %6u", fixedPrice4(l.price).c_str(),
                     static_cast<unsigned long long>(l.shares), l.orders);
       ask = line;
     }
     out.put("  ");
     out.put(bid);
-    out.put(" | ");
+    out.put(ask.empty() ? " |" : " | ");
     out.put(ask);
     out.endLine();
   }
@@ -145,10 +153,17 @@ int runBookFromFile(const BookOptions& options) {
     }
     std::vector<std::pair<std::string, uint16_t>> chosen;
     int status = 0;
+    const auto levels = [&](uint16_t locate) {
+      return books.depth(locate, book::Side::Bid) + books.depth(locate, book::Side::Ask);
+    };
     if (options.symbols.empty()) {
       for (const auto& [symbol, locate] : bySymbol)
-        if (books.depth(locate, book::Side::Bid) + books.depth(locate, book::Side::Ask) > 0)
-          chosen.emplace_back(symbol, locate);
+        if (levels(locate) > 0) chosen.emplace_back(symbol, locate);
+      if (options.busiest > 0) {
+        std::stable_sort(chosen.begin(), chosen.end(),
+                         [&](const auto& a, const auto& b) { return levels(a.second) > levels(b.second); });
+        chosen.resize(std::min<size_t>(chosen.size(), options.busiest));
+      }
     } else {
       for (const std::string& symbol : options.symbols) {
         const auto [first, last] = bySymbol.equal_range(symbol);

@@ -20,6 +20,7 @@ struct BookOptions {
   std::string file;
   std::optional<uint16_t> port;
   std::vector<std::string> symbols;
+  uint32_t busiest = 0;  // when not 0: only the books with the most price levels, busiest first
   uint32_t depth = 10;  // 0: every level
   bool json = false;
   uint32_t maxOrders = 1u << 23;

@@ -19,7 +19,10 @@ int main(int argc, char** argv) {
   CLI::App* bookCmd = app.add_subcommand("book", "Replay a capture into the order books and print them");
   bookCmd->add_option("--from", book.file, "capture to replay (BinaryFILE, pcap or pcapng)")->required();
   bookCmd->add_option("--port", book.port, "only UDP datagrams to this destination port");
-  bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
+  CLI::Option* symbolOpt = bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
+  bookCmd->add_option("--busiest", book.busiest, "only the N books with the most price levels, busiest first")
+      ->check(CLI::PositiveNumber)
+      ->excludes(symbolOpt);
   bookCmd->add_option("--depth", book.depth, "levels per side, 0 for all")->capture_default_str();
   bookCmd->add_flag("--json", book.json, "one JSON line per book");
   bookCmd->add_option("--max-orders", book.maxOrders, "size of the order store")
