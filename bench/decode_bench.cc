@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   fh::itch::DecodeCounters lastCounters;
   uint64_t liveOrders = 0, liveLevels = 0, booksWithOrders = 0, records = 0, unknownRefs = 0;
   size_t storeBytes = 0;
-  fh::book::BookConfig config;  // the defaults: 8M orders, 4M levels, 65536 instruments
+  fh::book::BookConfig config;  // the defaults: 8M orders, 8M level slots, 65536 instruments
   for (int r = 0; r < runs; ++r) {
     tFraming.push_back(timed([&] {
       uint64_t lengths = 0;
