@@ -16,7 +16,7 @@ inline constexpr int64_t kUndefPrice = INT64_MAX;       // no price (DBN's UNDEF
 // ITCH Price(4) carries 4 implied decimals.
 inline constexpr int64_t priceFromItch4(uint32_t p) noexcept { return int64_t{p} * 100'000; }
 
-enum class RType : uint8_t { Mbp1 = 0x01, Mbo = 0xA0 };
+enum class RType : uint8_t { Mbp1 = 0x01, Status = 0x12, Mbo = 0xA0 };
 
 enum class Action : char {
   Add = 'A',
@@ -114,6 +114,41 @@ static_assert(offsetof(Mbp1Msg, levels) == 48);
 
 static_assert(std::is_trivially_copyable_v<MboMsg> && std::is_standard_layout_v<MboMsg>);
 static_assert(std::is_trivially_copyable_v<Mbp1Msg> && std::is_standard_layout_v<Mbp1Msg>);
+
+// A change of an instrument's trading state (ITCH H), or of the feed's view of
+// a book (stale after an unrecovered gap): DBN's StatusMsg, 40 bytes.
+enum class StatusAction : uint16_t {
+  None = 0,
+  Quoting = 3,  // quotation only
+  Trading = 7,
+  Halt = 8,
+  Pause = 9,
+};
+// fh's reasons, beyond DBN's (which stop below 100).
+enum class StatusReason : uint16_t {
+  None = 0,
+  BookStale = 100,      // the book may be wrong (MAYBE_BAD_BOOK) until rebuilt
+  BookRecovered = 101,  // a stale book was rebuilt
+};
+
+struct StatusMsg {
+  RecordHeader hd;
+  uint64_t tsRecv;
+  StatusAction action;
+  StatusReason reason;
+  uint16_t tradingEvent;
+  char isTrading;  // 'Y', 'N' or '~' (unknown)
+  char isQuoting;
+  char isShortSellRestricted;
+  uint8_t reserved[7];
+};
+static_assert(sizeof(StatusMsg) == 40);
+static_assert(offsetof(StatusMsg, tsRecv) == 16);
+static_assert(offsetof(StatusMsg, action) == 24);
+static_assert(offsetof(StatusMsg, reason) == 26);
+static_assert(offsetof(StatusMsg, isTrading) == 30);
+static_assert(offsetof(StatusMsg, isShortSellRestricted) == 32);
+static_assert(std::is_trivially_copyable_v<StatusMsg> && std::is_standard_layout_v<StatusMsg>);
 
 // ITCH timestamps count nanoseconds from midnight in New York. This turns a
 // trading date into the UNIX time of that midnight (US Eastern, with the DST

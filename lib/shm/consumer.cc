@@ -1,0 +1,226 @@
+#include "shm/consumer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <algorithm>
+
+#include "shm/words.h"
+#include "shm/clock.h"
+
+namespace fh::shm {
+
+Consumer::Consumer(const std::string& name) : Consumer(name, Options{}) {}
+
+Consumer::Consumer(const std::string& name, const Options& options)
+    : name_(name), path_(options.directory + "/" + name), options_(options) {
+  if (name.empty() || name.find('/') != std::string::npos)
+    throw AttachError(AttachError::Kind::NotFound, "'" + name + "' is not a region name");
+  map(true);
+}
+
+Consumer::~Consumer() { unmap(); }
+
+void Consumer::unmap() noexcept {
+  if (base_ != nullptr) ::munmap(const_cast<uint8_t*>(base_), bytes_);
+  if (fd_ >= 0) ::close(fd_);
+  base_ = nullptr;
+  header_ = nullptr;
+  fd_ = -1;
+}
+
+// Maps the file read-only and checks it from the magic to the last offset; on
+// any failure the consumer keeps what it had (when re-attaching) and throws.
+void Consumer::map(bool first) {
+  using Kind = AttachError::Kind;
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    const Kind kind = e == ENOENT ? Kind::NotFound : e == EACCES ? Kind::Permission : Kind::System;
+    throw AttachError(kind, path_ + ": " + std::strerror(e) +
+                                (e == ENOENT ? " (is fhd running with this shm name?)"
+                                 : e == EACCES ? " (readers need the region's group)"
+                                               : ""));
+  }
+  struct stat st{};
+  const auto fail = [&](Kind kind, const std::string& why) {
+    ::close(fd);
+    throw AttachError(kind, path_ + ": " + why);
+  };
+  if (::fstat(fd, &st) != 0) fail(Kind::System, std::strerror(errno));
+  if (size_t(st.st_size) < sizeof(RegionHeader)) fail(Kind::NotARegion, "too small to be an fh region");
+  void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) fail(Kind::System, std::string("cannot map: ") + std::strerror(errno));
+  const auto* h = static_cast<const RegionHeader*>(p);
+  const auto reject = [&](Kind kind, const std::string& why) {
+    ::munmap(p, size_t(st.st_size));
+    fail(kind, why);
+  };
+  if (h->magic != kMagic) reject(Kind::NotARegion, "not an fh shared-memory region");
+  const uint32_t version = h->layoutVersion.load(std::memory_order_acquire);
+  if (version == 0) reject(Kind::Incomplete, "the region is still being made");
+  if (version >> 16 != kLayoutMajor)
+    reject(Kind::VersionMismatch, "layout version " + std::to_string(version >> 16) + "." +
+                                      std::to_string(version & 0xFFFF) + ", this reader knows " +
+                                      std::to_string(kLayoutMajor) + ".x");
+  const Geometry g{h->maxInstruments, h->depth, h->ringBytes, h->counterCount};
+  const bool consistent = h->totalBytes <= uint64_t(st.st_size) && h->depth >= 1 && h->depth <= kMaxDepth &&
+                          h->maxInstruments >= 1 && h->maxInstruments <= 65536 && h->ringBytes >= 4096 &&
+                          (h->ringBytes & (h->ringBytes - 1)) == 0 && h->counterCount <= kMaxCounters &&
+                          h->directoryOffset == g.directoryOffset() && h->booksOffset == g.booksOffset() &&
+                          h->ringOffset == g.ringOffset() && h->countersOffset == g.countersOffset() &&
+                          h->bookBytes == bookBytes(h->depth) && g.totalBytes() <= h->totalBytes;
+  if (!consistent) reject(Kind::NotARegion, "its header does not describe a valid layout");
+
+  if (!first) unmap();
+  fd_ = fd;
+  inode_ = st.st_ino;
+  base_ = static_cast<const uint8_t*>(p);
+  bytes_ = size_t(st.st_size);
+  header_ = h;
+  ring_ = base_ + h->ringOffset;
+  ringMask_ = h->ringBytes - 1;
+  startCursor();
+  nextRefreshNs_ = monotonicCoarseNs() + options_.refreshEveryNs;
+}
+
+void Consumer::startCursor() noexcept {
+  const uint64_t tail = header_->ringTail.load(std::memory_order_acquire);
+  const uint64_t capacity = ringMask_ + 1;
+  // A record never straddles a multiple of the capacity, so the start of the
+  // current lap is always the start of a record.
+  cursor_ = options_.start == StartAt::Live ? tail : tail / capacity * capacity;
+  knowExpected_ = false;
+}
+
+bool Consumer::refresh() {
+  nextRefreshNs_ = monotonicCoarseNs() + options_.refreshEveryNs;
+  struct stat st{};
+  if (::stat(path_.c_str(), &st) != 0 || st.st_ino == inode_) return false;
+  try {
+    map(false);
+    return true;
+  } catch (const AttachError&) {
+    return false;  // not ready yet (or not ours): keep the old mapping, try again later
+  }
+}
+
+WriterStatus Consumer::writerStatus() const noexcept {
+  if (header_->writerState.load(std::memory_order_acquire) != static_cast<uint32_t>(WriterState::Running))
+    return WriterStatus::Stopped;
+  const uint64_t beat = header_->heartbeatNs.load(std::memory_order_relaxed);
+  const uint64_t now = realtimeNs();
+  return now > beat && now - beat > options_.staleAfterNs ? WriterStatus::Stale : WriterStatus::Running;
+}
+
+bool Consumer::instrument(uint16_t locate, InstrumentInfo& out) const noexcept {
+  if (locate >= header_->maxInstruments) return false;
+  const auto& e = reinterpret_cast<const DirectoryEntry*>(base_ + header_->directoryOffset)[locate];
+  InstrumentFields f;
+  if (!seqlockRead(e.seq, &f, &e.fields, sizeof f)) return false;
+  out.locate = locate;
+  size_t n = 0;
+  while (n < 8 && f.symbol[n] != ' ' && f.symbol[n] != '\0') {
+    out.symbol[n] = f.symbol[n];
+    ++n;
+  }
+  out.symbol[n] = '\0';
+  out.tradingState = f.tradingState;
+  return true;
+}
+
+std::optional<uint16_t> Consumer::find(std::string_view symbol) const noexcept {
+  InstrumentInfo info;
+  for (uint32_t locate = 1; locate < header_->maxInstruments; ++locate)
+    if (instrument(static_cast<uint16_t>(locate), info) && symbol == info.symbol) return static_cast<uint16_t>(locate);
+  return std::nullopt;
+}
+
+std::vector<InstrumentInfo> Consumer::instruments() const {
+  std::vector<InstrumentInfo> all;
+  InstrumentInfo info;
+  for (uint32_t locate = 1; locate < header_->maxInstruments; ++locate)
+    if (instrument(static_cast<uint16_t>(locate), info) && info.symbol[0] != '\0') all.push_back(info);
+  return all;
+}
+
+CopyStatus Consumer::copyBook(uint16_t locate, BookSnapshot& out) const noexcept {
+  if (locate >= header_->maxInstruments) return CopyStatus::NoSuchInstrument;
+  const uint8_t* at = base_ + header_->booksOffset + size_t{locate} * header_->bookBytes;
+  const auto* book = reinterpret_cast<const BookHeader*>(at);
+  const auto* levels = reinterpret_cast<const Level*>(at + sizeof(BookHeader));
+  const uint32_t depth = header_->depth;
+  for (uint32_t attempt = 0; attempt < (1u << 20); ++attempt) {
+    const uint64_t before = book->seq.load(std::memory_order_acquire);
+    if (before & 1) {
+      cpuRelax();
+      continue;
+    }
+    loadWords(&out.fields, &book->fields, sizeof out.fields);
+    // Counts read inside the window may be torn; clamp so the copy stays in bounds.
+    const uint32_t bids = std::min<uint32_t>(out.fields.bidLevels, depth);
+    const uint32_t asks = std::min<uint32_t>(out.fields.askLevels, depth);
+    loadWords(out.bids, levels, bids * sizeof(Level));
+    loadWords(out.asks, levels + depth, asks * sizeof(Level));
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (book->seq.load(std::memory_order_relaxed) == before) {
+      out.locate = locate;
+      return CopyStatus::Ok;
+    }
+  }
+  return CopyStatus::WriterStuck;
+}
+
+Consumer::Next Consumer::next(uint64_t& index) {
+  const uint64_t tail = header_->ringTail.load(std::memory_order_acquire);
+  if (cursor_ >= tail) return Next::Empty;
+  const uint64_t capacity = ringMask_ + 1;
+  const uint64_t offset = cursor_ & ringMask_;
+  const uint64_t room = capacity - offset;
+  if (room < sizeof(RingFrame)) {  // an unmarked end of lap
+    cursor_ += room;
+    return Next::Padding;
+  }
+  loadWords(frame_, ring_ + offset, sizeof(RingFrame));
+  RingFrame frame;
+  std::memcpy(&frame, frame_, sizeof frame);
+  const bool plausible = frame.length >= sizeof(RingFrame) && frame.length % 8 == 0 &&
+                         frame.length <= room && (frame.type == FrameType::Padding || frame.length <= kMaxFrameBytes);
+  if (plausible && frame.type == FrameType::Record)
+    loadWords(frame_ + sizeof(RingFrame), ring_ + offset + sizeof(RingFrame), frame.length - sizeof(RingFrame));
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const uint64_t intent = header_->ringTailIntent.load(std::memory_order_relaxed);
+  if (cursor_ + capacity < intent || !plausible) {
+    // Overwritten while (or before) we copied: go to the newest whole record.
+    cursor_ = header_->ringLatest.load(std::memory_order_acquire);
+    return Next::Lapped;
+  }
+  cursor_ += frame.length;
+  if (frame.type == FrameType::Padding) return Next::Padding;
+  index = frame.index;
+  return Next::Record;
+}
+
+std::string_view Consumer::counterName(uint32_t index) const noexcept {
+  if (index >= header_->counterCount) return {};
+  const auto* slot = reinterpret_cast<const CounterSlot*>(base_ + header_->countersOffset) + index;
+  return std::string_view(slot->name, strnlen(slot->name, sizeof slot->name));
+}
+
+uint64_t Consumer::counter(uint32_t index) const noexcept {
+  if (index >= header_->counterCount) return 0;
+  const auto* slot = reinterpret_cast<const CounterSlot*>(base_ + header_->countersOffset) + index;
+  return slot->value.load(std::memory_order_relaxed);
+}
+
+std::optional<uint32_t> Consumer::findCounter(std::string_view name) const noexcept {
+  for (uint32_t i = 0; i < header_->counterCount; ++i)
+    if (counterName(i) == name) return i;
+  return std::nullopt;
+}
+
+}  // namespace fh::shm

@@ -1,0 +1,184 @@
+// The byte layout of a daemon's shared-memory region (/dev/shm/NAME): a
+// versioned header, the instrument directory, one top-of-book snapshot per
+// instrument under a seqlock, the tick ring (one writer, many readers) and the
+// counters. Shared by the writer (writer.h) and readers (consumer.h); a reader
+// in another process, even of another build, depends on nothing else. The
+// region is written only by its one writer thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "record/record.h"
+
+namespace fh::shm {
+
+inline constexpr uint64_t kMagic = 0x3130'4D48'5348'4866ULL;  // "fHSHMH01", little-endian
+// Readers refuse any other major version; a minor version only adds fields
+// in space that older readers skip.
+inline constexpr uint16_t kLayoutMajor = 1;
+inline constexpr uint16_t kLayoutMinor = 0;
+inline constexpr uint32_t kLayoutVersion = uint32_t{kLayoutMajor} << 16 | kLayoutMinor;
+inline constexpr uint32_t kMaxDepth = 64;         // levels per side a region may publish
+inline constexpr uint32_t kMaxCounters = 256;
+inline constexpr size_t kCacheLine = 64;
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free,
+              "atomics in shared memory must be lock-free (and so address-free)");
+
+enum class WriterState : uint32_t { Starting = 0, Running = 1, Stopped = 2 };
+
+// The source's progress, for tools and tests: a file replay reaches Done.
+enum class SourceState : uint32_t { Idle = 0, Running = 1, Done = 2, Failed = 3 };
+
+struct alignas(kCacheLine) RegionHeader {
+  uint64_t magic;
+  // 0 while the region is being made; written last, with a release store.
+  std::atomic<uint32_t> layoutVersion;
+  uint32_t headerBytes;
+  uint64_t totalBytes;
+  uint64_t generation;  // differs on every start of a writer
+  uint64_t startNs;     // CLOCK_REALTIME at creation
+  int32_t writerPid;
+  uint32_t reserved0;
+
+  uint64_t directoryOffset;
+  uint32_t maxInstruments;  // directory entries and books, indexed by stock locate
+  uint32_t directoryEntryBytes;
+  uint64_t booksOffset;
+  uint32_t bookBytes;  // stride of one book
+  uint32_t depth;      // levels per side in each book
+  uint64_t ringOffset;
+  uint64_t ringBytes;  // a power of two
+  uint64_t countersOffset;
+  uint32_t counterCount;  // slots in use
+  uint32_t counterBytes;  // stride of one slot
+  char instance[64];      // the daemon instance's name, NUL-terminated
+  uint8_t reserved1[64];
+
+  alignas(kCacheLine) std::atomic<uint32_t> writerState;  // WriterState
+  std::atomic<uint32_t> sourceState;                      // SourceState
+  std::atomic<uint64_t> heartbeatNs;                      // CLOCK_REALTIME, every ~100 ms while running
+
+  // Tick ring control, each on its own line: the writer's progress in bytes
+  // since the start (positions grow forever; offset = position & (ringBytes-1)).
+  alignas(kCacheLine) std::atomic<uint64_t> ringTailIntent;  // set before a record's bytes are written
+  alignas(kCacheLine) std::atomic<uint64_t> ringTail;        // set after: records below are complete
+  alignas(kCacheLine) std::atomic<uint64_t> ringLatest;      // position of the last complete record
+};
+static_assert(std::is_standard_layout_v<RegionHeader>);
+static_assert(offsetof(RegionHeader, layoutVersion) == 8);
+static_assert(offsetof(RegionHeader, directoryOffset) == 48);
+static_assert(offsetof(RegionHeader, instance) == 112);
+static_assert(offsetof(RegionHeader, writerState) == 256);
+static_assert(offsetof(RegionHeader, ringTailIntent) == 320);
+static_assert(offsetof(RegionHeader, ringTail) == 384);
+static_assert(offsetof(RegionHeader, ringLatest) == 448);
+static_assert(sizeof(RegionHeader) == 512);
+
+// One instrument of the directory, under its own seqlock (seq odd while the
+// writer changes it). Symbols come from the stock directory (R) messages.
+struct InstrumentFields {
+  char symbol[8];         // space-padded as on the wire; all zero while unknown
+  uint32_t instrumentId;  // the stock locate (DBN instrument_id)
+  char tradingState;      // ITCH H: 'H' halted, 'P' paused, 'Q' quotation only, 'T' trading; ' ' unknown
+  uint8_t reserved[11];
+};
+struct DirectoryEntry {
+  std::atomic<uint64_t> seq;
+  InstrumentFields fields;
+};
+static_assert(sizeof(InstrumentFields) == 24);
+static_assert(sizeof(DirectoryEntry) == 32);
+static_assert(offsetof(DirectoryEntry, fields) == 8);
+
+enum class BookStatus : uint8_t {
+  Normal = 0,
+  Halted = 1,  // trading state H or P
+  Stale = 2,   // maybe wrong: an update could not be applied, or a gap was not recovered
+};
+
+// A price level as published: DBN units (price in 1e-9).
+struct Level {
+  int64_t price;
+  uint64_t shares;  // total open shares at the price
+  uint32_t orders;
+  uint32_t reserved;
+};
+static_assert(sizeof(Level) == 24);
+
+// The head of one instrument's book; `depth` bid levels then `depth` ask
+// levels follow it, best first. Under a seqlock: `seq` is odd while the writer
+// changes the book; a reader copies, then checks that seq did not move.
+struct BookFields {
+  uint64_t lastSequence;  // feed sequence number of the last message applied
+  uint64_t tsEvent;       // of that message, ns since the UNIX epoch
+  uint64_t tsRecv;
+  uint64_t updates;  // messages applied to this book
+  uint32_t instrumentId;
+  uint16_t bidLevels;  // levels published (at most depth)
+  uint16_t askLevels;
+  BookStatus status;
+  char tradingState;
+  uint8_t reserved[14];
+};
+struct alignas(kCacheLine) BookHeader {
+  std::atomic<uint64_t> seq;
+  BookFields fields;
+};
+static_assert(sizeof(BookFields) == 56);
+static_assert(sizeof(BookHeader) == 64);
+static_assert(offsetof(BookHeader, fields) == 8);
+static_assert(offsetof(BookFields, bidLevels) == 36);
+static_assert(offsetof(BookFields, status) == 40);
+
+constexpr uint32_t bookBytes(uint32_t depth) noexcept {
+  const size_t raw = sizeof(BookHeader) + 2 * size_t{depth} * sizeof(Level);
+  return static_cast<uint32_t>((raw + kCacheLine - 1) / kCacheLine * kCacheLine);
+}
+
+// Tick ring records: this frame, then a DBN-style record (MboMsg, Mbp1Msg,
+// StatusMsg), the whole padded to 8 bytes. A record never wraps: the writer
+// fills the end of the buffer with a padding record and starts again at 0.
+enum class FrameType : uint32_t { Padding = 0, Record = 1 };
+struct RingFrame {
+  uint32_t length;  // bytes of the frame, header included, a multiple of 8
+  FrameType type;
+  uint64_t index;  // records published before this one (padding excluded)
+};
+static_assert(sizeof(RingFrame) == 16);
+inline constexpr uint32_t kMaxRecordBytes = 128;
+inline constexpr uint32_t kMaxFrameBytes = sizeof(RingFrame) + kMaxRecordBytes;
+
+// One counter: its value, written by the writer with relaxed stores, and its
+// name. A line of its own, so that readers polling it never slow the writer.
+struct alignas(kCacheLine) CounterSlot {
+  std::atomic<uint64_t> value;
+  char name[56];  // NUL-terminated, e.g. "packets.malformed"
+};
+static_assert(sizeof(CounterSlot) == 64);
+
+// The layout that a writer with these sizes produces.
+struct Geometry {
+  uint32_t maxInstruments;
+  uint32_t depth;
+  uint64_t ringBytes;
+  uint32_t counterCount;
+
+  uint64_t directoryOffset() const noexcept { return sizeof(RegionHeader); }
+  uint64_t booksOffset() const noexcept {
+    return align(directoryOffset() + uint64_t{maxInstruments} * sizeof(DirectoryEntry), 4096);
+  }
+  uint64_t ringOffset() const noexcept {
+    return align(booksOffset() + uint64_t{maxInstruments} * bookBytes(depth), 4096);
+  }
+  uint64_t countersOffset() const noexcept { return align(ringOffset() + ringBytes, 4096); }
+  uint64_t totalBytes() const noexcept {
+    return align(countersOffset() + uint64_t{counterCount} * sizeof(CounterSlot), 4096);
+  }
+  static constexpr uint64_t align(uint64_t v, uint64_t to) noexcept { return (v + to - 1) / to * to; }
+};
+
+}  // namespace fh::shm

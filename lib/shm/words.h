@@ -1,0 +1,65 @@
+// Copies to and from shared memory as relaxed atomic 8-byte words, and the
+// seqlock protocol over them. A reader may run concurrently with the writer:
+// relaxed word accesses make that a well-defined race, and the seqlock (or the
+// ring's tail-intent check) tells the reader whether what it copied is whole.
+// After H.-J. Boehm, "Can seqlocks get along with programming language memory
+// models?" (MSPC 2012).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace fh::shm {
+
+// `bytes` is a multiple of 8 and both pointers are 8-byte aligned.
+inline void storeWords(void* dst, const void* src, size_t bytes) noexcept {
+  auto* d = static_cast<uint64_t*>(dst);
+  const auto* s = static_cast<const uint64_t*>(src);
+  for (size_t i = 0; i < bytes / 8; ++i) __atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+}
+
+inline void loadWords(void* dst, const void* src, size_t bytes) noexcept {
+  auto* d = static_cast<uint64_t*>(dst);
+  const auto* s = static_cast<const uint64_t*>(src);
+  for (size_t i = 0; i < bytes / 8; ++i) d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
+}
+
+// Writer side: begin() makes seq odd before any data store, end() even after all.
+inline uint64_t seqlockBegin(std::atomic<uint64_t>& seq) noexcept {
+  const uint64_t s = seq.load(std::memory_order_relaxed) + 1;
+  seq.store(s, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  return s;
+}
+inline void seqlockEnd(std::atomic<uint64_t>& seq, uint64_t begun) noexcept {
+  seq.store(begun + 1, std::memory_order_release);
+}
+
+inline void cpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Reader side: copies `bytes` from `src` into `dst` until a copy is
+// consistent, at most `tries` times. False when the writer kept the lock all
+// along (it may have died in the middle of an update).
+inline bool seqlockRead(const std::atomic<uint64_t>& seq, void* dst, const void* src, size_t bytes,
+                        uint32_t tries = 1u << 20) noexcept {
+  for (uint32_t i = 0; i < tries; ++i) {
+    const uint64_t before = seq.load(std::memory_order_acquire);
+    if (before & 1) {
+      cpuRelax();
+      continue;
+    }
+    loadWords(dst, src, bytes);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (seq.load(std::memory_order_relaxed) == before) return true;
+  }
+  return false;
+}
+
+}  // namespace fh::shm

@@ -1,0 +1,240 @@
+#include "shm/writer.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "shm/clock.h"
+#include "shm/words.h"
+
+namespace fh::shm {
+
+namespace {
+
+std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool validName(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name[0] == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+// A writer that still runs: its region says Running, its pid exists, and its
+// heartbeat is recent. Anything else is a leftover that may be replaced.
+bool liveWriterOwns(const std::string& path, pid_t& pid) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  alignas(kCacheLine) unsigned char raw[sizeof(RegionHeader)];
+  const ssize_t n = ::pread(fd, raw, sizeof raw, 0);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof raw)) return false;
+  const auto field = [&]<class T>(size_t offset, T) {
+    T v;
+    std::memcpy(&v, raw + offset, sizeof v);
+    return v;
+  };
+  if (field(offsetof(RegionHeader, magic), uint64_t{}) != kMagic) return false;
+  pid = field(offsetof(RegionHeader, writerPid), int32_t{});
+  const bool running =
+      field(offsetof(RegionHeader, writerState), uint32_t{}) == static_cast<uint32_t>(WriterState::Running);
+  const bool alive = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+  const uint64_t age = realtimeNs() - field(offsetof(RegionHeader, heartbeatNs), uint64_t{});
+  return running && alive && pid != ::getpid() && age < 5'000'000'000ull;
+}
+
+uint64_t newGeneration() {
+  uint64_t g = 0;
+  if (::getrandom(&g, sizeof g, 0) != static_cast<ssize_t>(sizeof g)) g = realtimeNs() ^ uint64_t(::getpid()) << 32;
+  return g == 0 ? 1 : g;
+}
+
+}  // namespace
+
+void validate(const RegionConfig& c) {
+  if (!validName(c.name))
+    throw std::invalid_argument("shm.name: '" + c.name + "' must be 1-200 letters, digits, '.', '_' or '-', not starting with '.'");
+  if (c.maxInstruments < 2 || c.maxInstruments > 65536)
+    throw std::invalid_argument("book.max_instruments: " + std::to_string(c.maxInstruments) + " is not in 2..65536");
+  if (c.depth < 1 || c.depth > kMaxDepth)
+    throw std::invalid_argument("shm.depth: " + std::to_string(c.depth) + " is not in 1.." + std::to_string(kMaxDepth));
+  if (c.ringBytes < (64u << 10) || c.ringBytes > (16ull << 30) || !std::has_single_bit(c.ringBytes))
+    throw std::invalid_argument("shm.ring_bytes: " + std::to_string(c.ringBytes) +
+                                " must be a power of two from 64 KiB to 16 GiB");
+  if (c.counters.size() > kMaxCounters)
+    throw std::invalid_argument("shm: " + std::to_string(c.counters.size()) + " counters, at most " +
+                                std::to_string(kMaxCounters));
+  for (const std::string& n : c.counters)
+    if (n.empty() || n.size() >= sizeof(CounterSlot::name))
+      throw std::invalid_argument("shm: counter name '" + n + "' must be 1-55 characters");
+  if ((c.mode & ~mode_t{0666}) != 0) throw std::invalid_argument("shm.mode: only read/write bits are allowed");
+}
+
+std::string regionPath(const RegionConfig& c) { return c.directory + "/" + c.name; }
+
+RegionWriter::RegionWriter(const RegionConfig& config)
+    : path_(regionPath(config)),
+      maxInstruments_(config.maxInstruments),
+      depth_(config.depth),
+      bookBytes_(bookBytes(config.depth)),
+      ringMask_(config.ringBytes - 1) {
+  validate(config);
+  pid_t owner = 0;
+  if (liveWriterOwns(path_, owner))
+    throw std::runtime_error(path_ + " belongs to a running writer (pid " + std::to_string(owner) +
+                             "); choose another shm.name or stop it");
+
+  gid_t gid = gid_t(-1);
+  if (!config.group.empty()) {
+    const group* g = ::getgrnam(config.group.c_str());
+    if (g == nullptr) throw std::invalid_argument("shm.group: no group named '" + config.group + "'");
+    gid = g->gr_gid;
+  }
+
+  const Geometry geometry{config.maxInstruments, config.depth, config.ringBytes,
+                          static_cast<uint32_t>(config.counters.size())};
+  bytes_ = geometry.totalBytes();
+  const std::string temporary = config.directory + "/." + config.name + "." + std::to_string(::getpid());
+  const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error(errnoText("cannot create " + temporary));
+  const auto fail = [&](const std::string& what) {
+    const std::string message = errnoText(what);
+    if (base_ != nullptr) ::munmap(base_, bytes_);
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    throw std::runtime_error(message);
+  };
+  if (::ftruncate(fd, static_cast<off_t>(bytes_)) != 0) fail("cannot size " + temporary);
+  // Fault every page in now: the hot path must never take a page fault.
+  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (p == MAP_FAILED) fail("cannot map " + temporary);
+  base_ = static_cast<uint8_t*>(p);
+  if (::fchmod(fd, config.mode) != 0) fail("cannot set the mode of " + temporary);
+  if (gid != gid_t(-1) && ::fchown(fd, uid_t(-1), gid) != 0) fail("shm.group: cannot give " + temporary + " to group " + config.group);
+
+  header_ = new (base_) RegionHeader{};
+  header_->magic = kMagic;
+  header_->headerBytes = sizeof(RegionHeader);
+  header_->totalBytes = bytes_;
+  header_->generation = newGeneration();
+  header_->startNs = realtimeNs();
+  header_->writerPid = ::getpid();
+  header_->directoryOffset = geometry.directoryOffset();
+  header_->maxInstruments = config.maxInstruments;
+  header_->directoryEntryBytes = sizeof(DirectoryEntry);
+  header_->booksOffset = geometry.booksOffset();
+  header_->bookBytes = bookBytes_;
+  header_->depth = config.depth;
+  header_->ringOffset = geometry.ringOffset();
+  header_->ringBytes = config.ringBytes;
+  header_->countersOffset = geometry.countersOffset();
+  header_->counterCount = geometry.counterCount;
+  header_->counterBytes = sizeof(CounterSlot);
+  std::snprintf(header_->instance, sizeof header_->instance, "%s", config.name.c_str());
+  header_->writerState.store(static_cast<uint32_t>(WriterState::Running));
+  header_->heartbeatNs.store(header_->startNs);
+
+  directory_ = reinterpret_cast<DirectoryEntry*>(base_ + header_->directoryOffset);
+  books_ = base_ + header_->booksOffset;
+  ring_ = base_ + header_->ringOffset;
+  counters_ = reinterpret_cast<CounterSlot*>(base_ + header_->countersOffset);
+  for (uint32_t locate = 0; locate < maxInstruments_; ++locate) {
+    directory_[locate].fields.instrumentId = locate;
+    directory_[locate].fields.tradingState = ' ';
+    auto* book = reinterpret_cast<BookHeader*>(books_ + size_t{locate} * bookBytes_);
+    book->fields.instrumentId = locate;
+    book->fields.tradingState = ' ';
+  }
+  for (size_t i = 0; i < config.counters.size(); ++i)
+    std::snprintf(counters_[i].name, sizeof counters_[i].name, "%s", config.counters[i].c_str());
+
+  header_->layoutVersion.store(kLayoutVersion, std::memory_order_release);
+  if (::rename(temporary.c_str(), path_.c_str()) != 0) fail("cannot move " + temporary + " to " + path_);
+  ::close(fd);
+}
+
+RegionWriter::~RegionWriter() {
+  if (base_ == nullptr) return;
+  header_->writerState.store(static_cast<uint32_t>(WriterState::Stopped), std::memory_order_release);
+  ::munmap(base_, bytes_);
+}
+
+void RegionWriter::setInstrument(uint16_t locate, const char (&symbol)[8], char tradingState) noexcept {
+  if (locate >= maxInstruments_) return;
+  DirectoryEntry& e = directory_[locate];
+  InstrumentFields f{};
+  std::memcpy(f.symbol, symbol, sizeof f.symbol);
+  f.instrumentId = locate;
+  f.tradingState = tradingState;
+  const uint64_t s = seqlockBegin(e.seq);
+  storeWords(&e.fields, &f, sizeof f);
+  seqlockEnd(e.seq, s);
+}
+
+void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
+                               const Level* asks, uint32_t askCount) noexcept {
+  if (locate >= maxInstruments_) return;
+  bidCount = std::min(bidCount, depth_);
+  askCount = std::min(askCount, depth_);
+  uint8_t* at = books_ + size_t{locate} * bookBytes_;
+  auto* book = reinterpret_cast<BookHeader*>(at);
+  auto* levels = reinterpret_cast<Level*>(at + sizeof(BookHeader));
+  BookFields f = fields;
+  f.instrumentId = locate;
+  f.bidLevels = static_cast<uint16_t>(bidCount);
+  f.askLevels = static_cast<uint16_t>(askCount);
+  const uint64_t s = seqlockBegin(book->seq);
+  storeWords(&book->fields, &f, sizeof f);
+  storeWords(levels, bids, bidCount * sizeof(Level));
+  storeWords(levels + depth_, asks, askCount * sizeof(Level));
+  seqlockEnd(book->seq, s);
+}
+
+void RegionWriter::publish(const void* record, uint32_t bytes) noexcept {
+  const uint64_t capacity = ringMask_ + 1;
+  const uint32_t frameBytes = (static_cast<uint32_t>(sizeof(RingFrame)) + std::min(bytes, kMaxRecordBytes) + 7) & ~7u;
+  uint64_t offset = tail_ & ringMask_;
+  const uint64_t room = capacity - offset;
+  const uint64_t padding = room < frameBytes ? room : 0;
+  const uint64_t intent = tail_ + padding + frameBytes;
+
+  // Readers of the bytes about to be overwritten learn of it from the intent.
+  header_->ringTailIntent.store(intent, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  if (padding >= sizeof(RingFrame)) {  // less than a frame header: readers skip it unmarked
+    const RingFrame pad{static_cast<uint32_t>(padding), FrameType::Padding, nextIndex_};
+    storeWords(ring_ + offset, &pad, sizeof pad);
+  }
+  if (padding != 0) offset = 0;
+  alignas(8) uint8_t frame[kMaxFrameBytes];
+  const RingFrame head{frameBytes, FrameType::Record, nextIndex_};
+  std::memcpy(frame, &head, sizeof head);
+  std::memcpy(frame + sizeof head, record, std::min(bytes, kMaxRecordBytes));
+  std::memset(frame + sizeof head + std::min(bytes, kMaxRecordBytes), 0,
+              frameBytes - sizeof head - std::min(bytes, kMaxRecordBytes));
+  storeWords(ring_ + offset, frame, frameBytes);
+  header_->ringLatest.store(tail_ + padding, std::memory_order_release);
+  header_->ringTail.store(intent, std::memory_order_release);
+  tail_ = intent;
+  ++nextIndex_;
+}
+
+void RegionWriter::heartbeat() noexcept { header_->heartbeatNs.store(realtimeNs(), std::memory_order_relaxed); }
+
+void RegionWriter::setSourceState(SourceState state) noexcept {
+  header_->sourceState.store(static_cast<uint32_t>(state), std::memory_order_release);
+}
+
+}  // namespace fh::shm

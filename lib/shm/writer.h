@@ -1,0 +1,91 @@
+// The writer of a shared-memory region (layout.h): creates /dev/shm/NAME
+// whole under a temporary name and renames it into place, so readers never see
+// a half-made region; then publishes directory entries, books, tick-ring
+// records and counters. Construction and destruction are control plane (they
+// throw, allocate, make system calls); every other member is for the one
+// writer thread, never blocks, never allocates, never waits for a reader.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shm/layout.h"
+
+namespace fh::shm {
+
+struct RegionConfig {
+  std::string name = "fh";  // the file /dev/shm/NAME: letters, digits, '.', '_', '-'
+  std::string directory = "/dev/shm";
+  uint32_t maxInstruments = 65536;  // stock locates 0 .. maxInstruments-1
+  uint32_t depth = 10;              // levels per side in each published book, 1..kMaxDepth
+  uint64_t ringBytes = 64ull << 20;  // tick ring, a power of two, 64 KiB .. 16 GiB
+  std::string group;                 // group owner of the file; empty: the process's own
+  mode_t mode = 0640;
+  std::vector<std::string> counters;  // names of the counter slots, in order
+};
+
+// Throws std::invalid_argument naming the key for a value out of range.
+void validate(const RegionConfig& config);
+
+// The path of a region's file.
+std::string regionPath(const RegionConfig& config);
+
+class RegionWriter {
+ public:
+  // Refuses (std::runtime_error) when a live writer already owns NAME.
+  explicit RegionWriter(const RegionConfig& config);
+  ~RegionWriter();  // marks the region Stopped; the file stays for post-mortem readers
+  RegionWriter(const RegionWriter&) = delete;
+  RegionWriter& operator=(const RegionWriter&) = delete;
+
+  const RegionHeader& header() const noexcept { return *header_; }
+  const std::string& path() const noexcept { return path_; }
+  uint32_t depth() const noexcept { return depth_; }
+  uint32_t maxInstruments() const noexcept { return maxInstruments_; }
+
+  // --- the writer thread ---
+  void setInstrument(uint16_t locate, const char (&symbol)[8], char tradingState) noexcept;
+
+  // Publishes one book: `bids` and `asks` best first, at most depth() of each
+  // (more are cut). The caller fills `fields` except the level counts.
+  void publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
+                   const Level* asks, uint32_t askCount) noexcept;
+
+  // Appends one record (a DBN-style record, `bytes` <= kMaxRecordBytes, a
+  // multiple of 4) to the tick ring. Never waits: a slow reader is lapped.
+  void publish(const void* record, uint32_t bytes) noexcept;
+  uint64_t recordsPublished() const noexcept { return nextIndex_; }
+
+  std::atomic<uint64_t>& counter(size_t index) noexcept { return counters_[index].value; }
+  void add(size_t index, uint64_t n) noexcept {
+    auto& v = counters_[index].value;
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void set(size_t index, uint64_t n) noexcept { counters_[index].value.store(n, std::memory_order_relaxed); }
+
+  // --- any thread of the writer's process ---
+  void heartbeat() noexcept;
+  void setSourceState(SourceState state) noexcept;
+
+ private:
+  std::string path_;
+  uint8_t* base_ = nullptr;
+  size_t bytes_ = 0;
+  RegionHeader* header_ = nullptr;
+  DirectoryEntry* directory_ = nullptr;
+  uint8_t* books_ = nullptr;
+  uint8_t* ring_ = nullptr;
+  CounterSlot* counters_ = nullptr;
+  uint32_t maxInstruments_ = 0;
+  uint32_t depth_ = 0;
+  uint32_t bookBytes_ = 0;
+  uint64_t ringMask_ = 0;
+  uint64_t tail_ = 0;       // the writer's own copy of ringTail
+  uint64_t nextIndex_ = 0;  // index of the next record
+};
+
+}  // namespace fh::shm
