@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <memory>
+#include <vector>
 #include <string>
 
 #include "book/book_builder.h"
@@ -9,6 +11,8 @@
 #include "feed/file_source.h"
 #include "itch/decoder.h"
 #include "print.h"
+#include "record/record.h"
+#include "shm/consumer.h"
 
 namespace fh::ctl {
 
@@ -36,72 +40,79 @@ class BookVisitor {
   itch::DecodeCounters counters_;
 };
 
-void printJsonSide(Output& out, const book::OrderBooks& books, uint16_t locate, book::Side side,
-                   uint32_t depth) {
+// A book as printed, from either source: prices in DBN units (1e-9).
+struct ShownLevel {
+  int64_t price;
+  uint64_t shares;
+  uint32_t orders;
+};
+struct ShownBook {
+  std::string symbol;
+  uint16_t locate = 0;
+  std::string state;  // notes for people: trading state, maybe bad...
+  std::vector<ShownLevel> bids, asks;
+};
+
+void printJsonSide(Output& out, const std::vector<ShownLevel>& side, uint32_t depth) {
   out.put('[');
-  const uint32_t n = std::min(books.depth(locate, side), depth);
-  for (uint32_t i = 0; i < n; ++i) {
-    const book::PriceLevel l = books.level(locate, side, i);
+  const size_t n = std::min<size_t>(side.size(), depth);
+  for (size_t i = 0; i < n; ++i) {
     if (i > 0) out.put(',');
     out.put('[');
-    out.put(decimalPrice4(l.price));
+    out.put(decimalPrice9(side[i].price));
     out.put(',');
-    out.putUnsigned(l.shares);
+    out.putUnsigned(side[i].shares);
     out.put(',');
-    out.putUnsigned(l.orders);
+    out.putUnsigned(side[i].orders);
     out.put(']');
   }
   out.put(']');
 }
 
-void printJson(Output& out, const book::OrderBooks& books, const std::string& symbol, uint16_t locate,
-               uint32_t depth) {
+void printJson(Output& out, const ShownBook& b, uint32_t depth) {
   out.put("{\"symbol\":");
-  putJsonString(out, symbol);
+  putJsonString(out, b.symbol);
   out.put(",\"locate\":");
-  out.putUnsigned(locate);
+  out.putUnsigned(b.locate);
   out.put(",\"bids\":");
-  printJsonSide(out, books, locate, book::Side::Bid, depth);
+  printJsonSide(out, b.bids, depth);
   out.put(",\"asks\":");
-  printJsonSide(out, books, locate, book::Side::Ask, depth);
+  printJsonSide(out, b.asks, depth);
   out.put('}');
   out.endLine();
 }
 
-// Prices in the ladder keep their four decimals so the columns line up.
-std::string fixedPrice4(uint32_t price) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%llu.%04llu", static_cast<unsigned long long>(price / 10000),
-                static_cast<unsigned long long>(price % 10000));
-  return text;
+// Prices in the ladder keep at least four decimals so the columns line up.
+std::string fixedPrice(int64_t price) {
+  std::string s = decimalPrice9(price);
+  const size_t dot = s.find('.');
+  const size_t decimals = dot == std::string::npos ? 0 : s.size() - dot - 1;
+  if (dot == std::string::npos) s += '.';
+  if (decimals < 4) s.append(4 - decimals, '0');
+  return s;
 }
 
-void printLadder(Output& out, const book::OrderBooks& books, const std::string& symbol, uint16_t locate,
-                 uint32_t depth) {
-  const book::Instrument& in = *books.instrument(locate);
-  char line[160];
-  std::snprintf(line, sizeof line, "%s (locate %u)%s%s", symbol.c_str(), locate,
-                in.tradingState != ' ' ? (std::string(", trading state ") + in.tradingState).c_str() : "",
-                in.maybeBad ? ", MAYBE BAD" : "");
+void printLadder(Output& out, const ShownBook& b, uint32_t depth) {
+  char line[200];
+  std::snprintf(line, sizeof line, "%s (locate %u)%s", b.symbol.c_str(), b.locate, b.state.c_str());
   out.put(line);
   out.endLine();
   std::snprintf(line, sizeof line, "  %6s %12s %12s | %-12s %12s %6s", "orders", "shares", "bid", "ask",
                 "shares", "orders");
   out.put(line);
   out.endLine();
-  const uint32_t rows =
-      std::min(std::max(books.depth(locate, book::Side::Bid), books.depth(locate, book::Side::Ask)), depth);
-  for (uint32_t i = 0; i < rows; ++i) {
+  const size_t rows = std::min<size_t>(std::max(b.bids.size(), b.asks.size()), depth);
+  for (size_t i = 0; i < rows; ++i) {
     std::string bid(32, ' '), ask;
-    if (i < books.depth(locate, book::Side::Bid)) {
-      const book::PriceLevel l = books.level(locate, book::Side::Bid, i);
+    if (i < b.bids.size()) {
+      const ShownLevel& l = b.bids[i];
       std::snprintf(line, sizeof line, "%6u %12llu %12s", l.orders, static_cast<unsigned long long>(l.shares),
-                    fixedPrice4(l.price).c_str());
+                    fixedPrice(l.price).c_str());
       bid = line;
     }
-    if (i < books.depth(locate, book::Side::Ask)) {
-      const book::PriceLevel l = books.level(locate, book::Side::Ask, i);
-      std::snprintf(line, sizeof line, "%-12s %12llu %6u", fixedPrice4(l.price).c_str(),
+    if (i < b.asks.size()) {
+      const ShownLevel& l = b.asks[i];
+      std::snprintf(line, sizeof line, "%-12s %12llu %6u", fixedPrice(l.price).c_str(),
                     static_cast<unsigned long long>(l.shares), l.orders);
       ask = line;
     }
@@ -112,6 +123,49 @@ void printLadder(Output& out, const book::OrderBooks& books, const std::string& 
     out.endLine();
   }
   out.endLine();
+}
+
+ShownBook showFromBooks(const book::OrderBooks& books, const std::string& symbol, uint16_t locate) {
+  const book::Instrument& in = *books.instrument(locate);
+  ShownBook b{symbol, locate, {}, {}, {}};
+  if (in.tradingState != ' ') b.state += std::string(", trading state ") + in.tradingState;
+  if (in.maybeBad) b.state += ", MAYBE BAD";
+  for (book::Side side : {book::Side::Bid, book::Side::Ask}) {
+    auto& levels = side == book::Side::Bid ? b.bids : b.asks;
+    for (uint32_t i = 0; i < books.depth(locate, side); ++i) {
+      const book::PriceLevel l = books.level(locate, side, i);
+      levels.push_back({record::priceFromItch4(l.price), l.shares, l.orders});
+    }
+  }
+  return b;
+}
+
+// Which books to print, by symbol: the named ones (an unknown name is an
+// error), or all that have orders, sorted by symbol; then the busiest if asked.
+template <class Levels>
+std::vector<std::pair<std::string, uint16_t>> chooseBooks(const std::multimap<std::string, uint16_t>& bySymbol,
+                                                          const BookOptions& options, const std::string& where,
+                                                          Levels&& levels, int& status) {
+  std::vector<std::pair<std::string, uint16_t>> chosen;
+  if (options.symbols.empty()) {
+    for (const auto& [symbol, locate] : bySymbol)
+      if (levels(locate) > 0) chosen.emplace_back(symbol, locate);
+    if (options.busiest > 0) {
+      std::stable_sort(chosen.begin(), chosen.end(),
+                       [&](const auto& a, const auto& b) { return levels(a.second) > levels(b.second); });
+      chosen.resize(std::min<size_t>(chosen.size(), options.busiest));
+    }
+    return chosen;
+  }
+  for (const std::string& symbol : options.symbols) {
+    const auto [first, last] = bySymbol.equal_range(symbol);
+    if (first == last) {
+      std::fprintf(stderr, "fhctl book: %s: no instrument named %s\n", where.c_str(), symbol.c_str());
+      status = 1;
+    }
+    for (auto it = first; it != last; ++it) chosen.emplace_back(it->first, it->second);
+  }
+  return chosen;
 }
 
 }  // namespace
@@ -151,34 +205,17 @@ int runBookFromFile(const BookOptions& options) {
       const book::Instrument* in = books.instrument(static_cast<uint16_t>(locate));
       if (in->symbol[0] != '\0') bySymbol.emplace(std::string(in->symbolTrimmed()), static_cast<uint16_t>(locate));
     }
-    std::vector<std::pair<std::string, uint16_t>> chosen;
     int status = 0;
-    const auto levels = [&](uint16_t locate) {
-      return books.depth(locate, book::Side::Bid) + books.depth(locate, book::Side::Ask);
-    };
-    if (options.symbols.empty()) {
-      for (const auto& [symbol, locate] : bySymbol)
-        if (levels(locate) > 0) chosen.emplace_back(symbol, locate);
-      if (options.busiest > 0) {
-        std::stable_sort(chosen.begin(), chosen.end(),
-                         [&](const auto& a, const auto& b) { return levels(a.second) > levels(b.second); });
-        chosen.resize(std::min<size_t>(chosen.size(), options.busiest));
-      }
-    } else {
-      for (const std::string& symbol : options.symbols) {
-        const auto [first, last] = bySymbol.equal_range(symbol);
-        if (first == last) {
-          std::fprintf(stderr, "fhctl book: %s: no instrument named %s\n", options.file.c_str(), symbol.c_str());
-          status = 1;
-        }
-        for (auto it = first; it != last; ++it) chosen.emplace_back(it->first, it->second);
-      }
-    }
-
+    const auto chosen = chooseBooks(
+        bySymbol, options, options.file,
+        [&](uint16_t locate) { return books.depth(locate, book::Side::Bid) + books.depth(locate, book::Side::Ask); },
+        status);
     const uint32_t depth = options.depth == 0 ? UINT32_MAX : options.depth;
     Output out(stdout);
-    for (const auto& [symbol, locate] : chosen)
-      options.json ? printJson(out, books, symbol, locate, depth) : printLadder(out, books, symbol, locate, depth);
+    for (const auto& [symbol, locate] : chosen) {
+      const ShownBook b = showFromBooks(books, symbol, locate);
+      options.json ? printJson(out, b, depth) : printLadder(out, b, depth);
+    }
     if (!options.json) {
       const auto& b = books.counters();
       const auto& d = visitor.counters();
@@ -193,6 +230,56 @@ int runBookFromFile(const BookOptions& options) {
       out.put(line);
       out.endLine();
     }
+    out.flush();
+    if (out.failed()) {
+      std::fprintf(stderr, "fhctl book: cannot write the output\n");
+      return 1;
+    }
+    return status;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fhctl book: %s\n", e.what());
+    return 1;
+  }
+}
+
+int runBookFromRegion(const BookOptions& options, const RegionOptions& region) {
+  try {
+    shm::Consumer::Options consumerOptions;
+    consumerOptions.directory = region.directory;
+    const shm::Consumer consumer(region.name, consumerOptions);
+    const std::string where = consumer.path();
+    // One consistent copy of every book, taken once, so that the selection and
+    // the printing see the same state.
+    std::multimap<std::string, uint16_t> bySymbol;
+    std::map<uint16_t, ShownBook> shown;
+    auto snapshot = std::make_unique<shm::BookSnapshot>();
+    for (const shm::InstrumentInfo& in : consumer.instruments()) {
+      bySymbol.emplace(in.symbol, in.locate);
+      if (consumer.copyBook(in.locate, *snapshot) != shm::CopyStatus::Ok) {
+        std::fprintf(stderr, "fhctl book: %s: the writer holds the book of %s: it may have died mid-update\n",
+                     where.c_str(), in.symbol);
+        return 1;
+      }
+      ShownBook b{in.symbol, in.locate, {}, {}, {}};
+      if (in.tradingState != ' ') b.state += std::string(", trading state ") + in.tradingState;
+      if (snapshot->fields.status == shm::BookStatus::Stale) b.state += ", STALE";
+      for (uint32_t i = 0; i < snapshot->fields.bidLevels; ++i)
+        b.bids.push_back({snapshot->bids[i].price, snapshot->bids[i].shares, snapshot->bids[i].orders});
+      for (uint32_t i = 0; i < snapshot->fields.askLevels; ++i)
+        b.asks.push_back({snapshot->asks[i].price, snapshot->asks[i].shares, snapshot->asks[i].orders});
+      shown.emplace(in.locate, std::move(b));
+    }
+    int status = 0;
+    const auto chosen = chooseBooks(
+        bySymbol, options, where,
+        [&](uint16_t locate) { return shown[locate].bids.size() + shown[locate].asks.size(); }, status);
+    if (options.depth > consumer.depth())
+      std::fprintf(stderr, "fhctl book: %s publishes %u levels a side; showing those\n", where.c_str(),
+                   consumer.depth());
+    const uint32_t depth = options.depth == 0 ? UINT32_MAX : options.depth;
+    Output out(stdout);
+    for (const auto& [symbol, locate] : chosen)
+      options.json ? printJson(out, shown[locate], depth) : printLadder(out, shown[locate], depth);
     out.flush();
     if (out.failed()) {
       std::fprintf(stderr, "fhctl book: cannot write the output\n");

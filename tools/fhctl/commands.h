@@ -28,4 +28,11 @@ struct BookOptions {
 };
 int runBookFromFile(const BookOptions& options);
 
+// The books of a running daemon's shared-memory region.
+struct RegionOptions {
+  std::string name = "fh";
+  std::string directory = "/dev/shm";
+};
+int runBookFromRegion(const BookOptions& options, const RegionOptions& region);
+
 }  // namespace fh::ctl

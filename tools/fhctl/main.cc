@@ -16,8 +16,11 @@ int main(int argc, char** argv) {
   decodeCmd->add_option("FILE", decode.file, "capture to decode")->required();
 
   fh::ctl::BookOptions book;
-  CLI::App* bookCmd = app.add_subcommand("book", "Replay a capture into the order books and print them");
-  bookCmd->add_option("--from", book.file, "capture to replay (BinaryFILE, pcap or pcapng)")->required();
+  fh::ctl::RegionOptions region;
+  CLI::App* bookCmd = app.add_subcommand(
+      "book", "Print order books: of a running fhd's shared memory, or replayed from a capture (--from)");
+  CLI::Option* fromOpt = bookCmd->add_option("--from", book.file, "capture to replay (BinaryFILE, pcap or pcapng)");
+  bookCmd->add_option("SYMBOL", book.symbols, "only these symbols (as --symbol)");
   bookCmd->add_option("--port", book.port, "only UDP datagrams to this destination port");
   CLI::Option* symbolOpt = bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
   bookCmd->add_option("--busiest", book.busiest, "only the N books with the most price levels, busiest first")
@@ -25,6 +28,10 @@ int main(int argc, char** argv) {
       ->excludes(symbolOpt);
   bookCmd->add_option("--depth", book.depth, "levels per side, 0 for all")->capture_default_str();
   bookCmd->add_flag("--json", book.json, "one JSON line per book");
+  bookCmd->add_option("--shm", region.name, "region of the running fhd: /dev/shm/NAME")
+      ->capture_default_str()
+      ->excludes(fromOpt);
+  bookCmd->add_option("--shm-dir", region.directory, "directory of the region")->capture_default_str()->excludes(fromOpt);
   bookCmd->add_option("--max-orders", book.maxOrders, "size of the order store")
       ->check(CLI::Range(16u, 1u << 30))
       ->capture_default_str();
@@ -34,5 +41,6 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (decodeCmd->parsed()) return fh::ctl::runDecode(decode);
+  if (book.file.empty()) return fh::ctl::runBookFromRegion(book, region);
   return fh::ctl::runBookFromFile(book);
 }

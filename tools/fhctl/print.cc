@@ -64,6 +64,14 @@ std::string decimal(uint64_t value, unsigned decimals) {
 
 std::string decimalPrice4(uint32_t price) { return decimal(price, 4); }
 
+std::string decimalPrice9(int64_t price) {
+  if (price == INT64_MAX) return "null";  // DBN's UNDEF_PRICE
+  const uint64_t magnitude = price < 0 ? 0 - static_cast<uint64_t>(price) : static_cast<uint64_t>(price);
+  std::string s = decimal(magnitude, 9);
+  if (price < 0) s.insert(s.begin(), '-');
+  return s;
+}
+
 std::string timeOfDay(uint64_t ns) {
   char buf[32];
   const uint64_t s = ns / 1'000'000'000;

@@ -53,6 +53,8 @@ void printText(Output& out, const MessageOrigin& origin, const uint8_t* msg,
 
 // A Price(4) value as an exact decimal with no trailing zeros: 1829100 -> "182.91".
 std::string decimalPrice4(uint32_t price);
+// A DBN price (units of 1e-9) the same way: 182910000000 -> "182.91"; UNDEF_PRICE -> "null".
+std::string decimalPrice9(int64_t price);
 // Nanoseconds since midnight as HH:MM:SS.nnnnnnnnn.
 std::string timeOfDay(uint64_t ns);
 
