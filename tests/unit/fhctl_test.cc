@@ -730,7 +730,8 @@ TEST_CASE("fhctl: decode errors exit non-zero with a message naming the file or 
         {{"decode"}, "FILE"},
         {{"book", "--depth", "-3", "--from", file}, "--depth"},
         {{"book", "--max-orders", "5", "--from", file}, "--max-orders"},
-        {{"book"}, "--from"},
+        {{"book", "--shm", "fh-no-such-region"}, "/dev/shm/fh-no-such-region"},
+        {{"book", "--shm", "x", "--from", file}, "--shm"},
         {{}, "subcommand"},
     };
     for (const auto& [args, named] : cases) {
