@@ -3,6 +3,7 @@
 // memory), at full speed or at a given rate; the region then stays up, its
 // books readable, until SIGTERM or SIGINT (or at once with --exit-when-done).
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -186,6 +187,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  spdlog::set_default_logger(spdlog::stderr_color_mt("fhd"));  // stdout stays free for data
   spdlog::set_level(spdlog::level::from_str(o.logLevel));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ fhd: %v");
   struct sigaction sa{};
