@@ -89,12 +89,36 @@ void Consumer::map(bool first) {
 }
 
 void Consumer::startCursor() noexcept {
-  const uint64_t tail = header_->ringTail.load(std::memory_order_acquire);
   const uint64_t capacity = ringMask_ + 1;
-  // A record never straddles a multiple of the capacity, so the start of the
-  // current lap is always the start of a record.
-  cursor_ = options_.start == StartAt::Live ? tail : tail / capacity * capacity;
-  knowExpected_ = false;
+  if (options_.start == StartAt::Oldest) {
+    // A record never straddles a multiple of the capacity, so the start of
+    // the current lap is always the start of a record. What came before it
+    // is not counted as lost: the reader asked for what is still there.
+    cursor_ = header_->ringTail.load(std::memory_order_acquire) / capacity * capacity;
+    knowExpected_ = false;
+    return;
+  }
+  // Live: just after the newest whole record, whose index tells what comes
+  // next, so that even a lap before the first poll is counted.
+  for (;;) {
+    if (header_->ringTail.load(std::memory_order_acquire) == 0) {
+      cursor_ = 0;
+      expected_ = 0;
+      knowExpected_ = true;
+      return;
+    }
+    const uint64_t latest = header_->ringLatest.load(std::memory_order_acquire);
+    RingFrame frame;
+    loadWords(&frame, ring_ + (latest & ringMask_), sizeof frame);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (latest + capacity >= header_->ringTailIntent.load(std::memory_order_relaxed) &&
+        frame.type == FrameType::Record && frame.length >= sizeof(RingFrame)) {
+      cursor_ = latest + frame.length;
+      expected_ = frame.index + 1;
+      knowExpected_ = true;
+      return;
+    }
+  }
 }
 
 bool Consumer::refresh() {
