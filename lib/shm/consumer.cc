@@ -53,7 +53,8 @@ void Consumer::map(bool first) {
   };
   if (::fstat(fd, &st) != 0) fail(Kind::System, std::strerror(errno));
   if (size_t(st.st_size) < sizeof(RegionHeader)) fail(Kind::NotARegion, "too small to be an fh region");
-  void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  // Populated now, so that reading the ring never takes a page fault later.
+  void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (p == MAP_FAILED) fail(Kind::System, std::string("cannot map: ") + std::strerror(errno));
   const auto* h = static_cast<const RegionHeader*>(p);
   const auto reject = [&](Kind kind, const std::string& why) {
