@@ -1,0 +1,227 @@
+// A/B line arbitration for one MoldUDP64 session: packets from both lines
+// come in as they arrive; each message goes out once, in sequence order. A
+// packet from beyond the next expected sequence is held while the other line
+// may still fill the hole; when the hole outlives `gapTimeoutNs`, or more
+// packets wait than the store holds, the hole is declared a gap (its messages
+// are lost; the caller marks the books stale) and the held packets go out.
+// One thread; no allocation after construction.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "mold/moldudp64.h"
+
+namespace fh::feed {
+
+struct ArbiterConfig {
+  uint32_t heldPackets = 256;         // packets that may wait for a hole to fill
+  uint64_t gapTimeoutNs = 2'000'000;  // how long a hole may wait for the other line
+};
+
+struct LineCounters {
+  uint64_t packets = 0;
+  uint64_t messages = 0;  // in its packets, delivered or not
+  uint64_t malformed = 0;
+};
+
+struct ArbiterCounters {
+  LineCounters line[2];
+  uint64_t duplicates = 0;      // packets whose messages had all gone out already
+  uint64_t held = 0;            // packets that waited for a hole
+  uint64_t filled = 0;          // holes filled by the other line (or a late packet)
+  uint64_t gaps = 0;            // holes declared lost
+  uint64_t gapMessages = 0;     // messages lost in them
+  uint64_t sessionChanges = 0;  // a new session name: sequence starts again
+  uint64_t heartbeats = 0;
+  uint64_t endOfSession = 0;
+};
+
+// Output: deliver(uint64_t sequence, const uint8_t* msg, uint16_t length,
+// uint64_t recvNs) for each message in order; gap(uint64_t first, uint64_t
+// count) for each declared gap; endOfSession() once per session.
+template <class Output>
+class Arbiter {
+ public:
+  Arbiter(const ArbiterConfig& config, Output& out)
+      : config_(config), out_(out), store_(size_t{config.heldPackets} * kMaxPacket), held_(config.heldPackets) {}
+
+  // One UDP payload from `line` (0 = A, 1 = B), received at `recvNs`.
+  void packet(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
+    LineCounters& lc = counters_.line[line & 1];
+    ++lc.packets;
+    if (payload.size() < mold::kHeaderLength) {
+      ++lc.malformed;
+      return;
+    }
+    const mold::PacketHeader h = mold::readHeader(payload.data());
+    if (!started_ || std::memcmp(session_, h.session.data(), sizeof session_) != 0) {
+      if (started_) ++counters_.sessionChanges;
+      startSession(h);
+    }
+    if (h.count == mold::kEndOfSessionCount) {
+      if (!ended_) {
+        ended_ = true;
+        ++counters_.endOfSession;
+        out_.endOfSession();
+      }
+      return;
+    }
+    if (h.count == 0) {
+      ++counters_.heartbeats;
+      // A heartbeat says which sequence comes next: a hole before it is real.
+      if (h.sequence > next_ && h.sequence > announced_) {
+        announced_ = h.sequence;
+        noteHole(recvNs);
+      }
+      expire(recvNs);
+      return;
+    }
+    lc.messages += h.count;
+    const uint64_t end = h.sequence + h.count;
+    if (end <= next_) {
+      ++counters_.duplicates;
+      expire(recvNs);
+      return;
+    }
+    if (h.sequence > next_) {
+      hold(payload, h.sequence, end, recvNs);
+      expire(recvNs);
+      return;
+    }
+    if (!emit(payload, recvNs)) ++lc.malformed;
+    release(recvNs);
+  }
+
+  // Called when no packet came for a while, so a hole can still time out.
+  void idle(uint64_t nowNs) noexcept { expire(nowNs); }
+
+  uint64_t nextSequence() const noexcept { return next_; }
+  const ArbiterCounters& counters() const noexcept { return counters_; }
+
+ private:
+  static constexpr size_t kMaxPacket = 2048;
+  struct Held {
+    uint64_t first = 0, end = 0, recvNs = 0;
+    uint16_t bytes = 0;
+    bool used = false;
+  };
+
+  void startSession(const mold::PacketHeader& h) {
+    std::memcpy(session_, h.session.data(), sizeof session_);
+    started_ = true;
+    ended_ = false;
+    // Join where the feed is: the first packet's sequence (or the heartbeat's next).
+    next_ = h.sequence;
+    for (Held& x : held_) x.used = false;
+    heldCount_ = 0;
+    holeSinceNs_ = 0;
+    announced_ = 0;
+  }
+
+
+  // Hands out the packet's messages from next_ on; false if it is malformed.
+  bool emit(std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
+    const mold::PacketResult r = mold::forEachMessage(payload, [&](uint64_t seq, const uint8_t* msg, uint16_t n) {
+      if (seq >= next_) {
+        out_.deliver(seq, msg, n, recvNs);
+        next_ = seq + 1;
+      }
+    });
+    return !r.malformed();
+  }
+
+  void hold(std::span<const uint8_t> payload, uint64_t first, uint64_t end, uint64_t recvNs) noexcept {
+    for (const Held& x : held_)
+      if (x.used && x.first == first && x.end == end) {
+        ++counters_.duplicates;  // the other line's copy of a held packet
+        return;
+      }
+    if (payload.size() <= kMaxPacket && heldCount_ < held_.size()) {
+      for (size_t i = 0; i < held_.size(); ++i)
+        if (!held_[i].used) {
+          std::memcpy(store_.data() + i * kMaxPacket, payload.data(), payload.size());
+          held_[i] = Held{first, end, recvNs, static_cast<uint16_t>(payload.size()), true};
+          if (heldCount_++ == 0) holeSinceNs_ = recvNs;
+          ++counters_.held;
+          return;
+        }
+    }
+    // No room to wait: what is missing before this packet is lost.
+    declareGap(recvNs);
+    if (end <= next_) {
+      ++counters_.duplicates;
+      return;
+    }
+    if (first > next_) lose(first);
+    if (!emit(payload, recvNs)) ++counters_.line[0].malformed;
+    release(recvNs);
+  }
+
+  // Sends every held packet that now continues the sequence, in order.
+  void release(uint64_t recvNs) noexcept {
+    bool progress = true;
+    while (heldCount_ > 0 && progress) {
+      progress = false;
+      for (size_t i = 0; i < held_.size(); ++i) {
+        Held& x = held_[i];
+        if (!x.used || x.first > next_) continue;
+        x.used = false;
+        --heldCount_;
+        if (x.end > next_) {
+          ++counters_.filled;
+          emit({store_.data() + i * kMaxPacket, x.bytes}, x.recvNs);
+        }
+        progress = true;
+      }
+    }
+    holeSinceNs_ = waiting() ? recvNs : 0;
+  }
+
+  void noteHole(uint64_t nowNs) noexcept {
+    if (holeSinceNs_ == 0) holeSinceNs_ = nowNs;
+  }
+
+  bool waiting() const noexcept { return heldCount_ > 0 || announced_ > next_; }
+
+  void expire(uint64_t nowNs) noexcept {
+    if (!waiting() || holeSinceNs_ == 0 || nowNs < holeSinceNs_ + config_.gapTimeoutNs) return;
+    declareGap(nowNs);
+  }
+
+  // Gives up on the hole before the lowest held packet (or the sequence a
+  // heartbeat announced).
+  void declareGap(uint64_t nowNs) noexcept {
+    uint64_t lowest = announced_ > next_ ? announced_ : UINT64_MAX;
+    for (const Held& x : held_)
+      if (x.used && x.first < lowest) lowest = x.first;
+    if (lowest == UINT64_MAX || lowest <= next_) return;
+    lose(lowest);
+    release(nowNs);
+  }
+
+  void lose(uint64_t upTo) noexcept {
+    ++counters_.gaps;
+    counters_.gapMessages += upTo - next_;
+    out_.gap(next_, upTo - next_);
+    next_ = upTo;
+  }
+
+  ArbiterConfig config_;
+  Output& out_;
+  std::vector<uint8_t> store_;
+  std::vector<Held> held_;
+  size_t heldCount_ = 0;
+  uint64_t holeSinceNs_ = 0;
+  char session_[10] = {};
+  bool started_ = false;
+  bool ended_ = false;
+  uint64_t next_ = 0;
+  uint64_t announced_ = 0;  // next sequence according to the latest heartbeat
+  ArbiterCounters counters_;
+};
+
+}  // namespace fh::feed
