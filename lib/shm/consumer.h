@@ -66,7 +66,11 @@ struct Tick {
 
 struct PollResult {
   uint32_t records = 0;     // handed to the handler
-  uint64_t lost = 0;        // records overwritten before this reader got to them (lapped)
+  // Records skipped because the writer lapped this reader. A lapped reader
+  // resumes at the newest record, so this counts the overwritten records and
+  // the older ones still in the ring; summed over polls, records + lost is
+  // every record published since a Live reader started.
+  uint64_t lost = 0;
   bool reattached = false;  // a new writer: the region was mapped again; resync from the books
 };
 

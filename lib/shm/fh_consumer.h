@@ -208,7 +208,7 @@ typedef void (*fh_tick_fn)(const fh_tick* tick, void* user_data);
 typedef struct fh_poll_result {
   uint32_t records;    /* handed to the callback */
   uint32_t reattached; /* 1: a new writer; the handle reads its region now, resync from the books */
-  uint64_t lost;       /* records skipped because the writer lapped this reader */
+  uint64_t lost;       /* records skipped because the writer lapped this reader (it resumes at the newest) */
 } fh_poll_result;
 
 /* Hands each new tick to callback(tick, user_data), at most max_records (> 0)
