@@ -1,8 +1,12 @@
-// fhd: the feed handler daemon. Today's source is a capture file replayed
-// through the same pipeline as the network sources (decode → books → shared
-// memory), at full speed or at a given rate; the region then stays up, its
-// books readable, until SIGTERM or SIGINT (or at once with --exit-when-done).
+// fhd: the feed handler daemon. One feed from one source (AF_XDP sockets fed
+// by the XDP steering program, kernel UDP sockets, or a capture file) through
+// one pipeline (A/B arbitration → ITCH decode → books → shared memory), on a
+// worker thread pinned to its CPU; a housekeeping thread keeps the heartbeat,
+// the kernel-side counters and the systemd watchdog. Runs until SIGTERM or
+// SIGINT; a file replay may end it (--exit-when-done).
 #include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -19,31 +23,33 @@
 
 #include "book/order_book.h"
 #include "capture/capture.h"
+#include "config.h"
+#include "counters.h"
+#include "feed/arbiter.h"
 #include "feed/file_source.h"
 #include "feed/pipeline.h"
 #include "record/record.h"
 #include "shm/clock.h"
 #include "shm/writer.h"
+#include "sources.h"
 #include "util/notify.h"
 
 namespace {
 
+using namespace fh;
+using daemon::Config;
+using daemon::Feed;
+
 std::atomic<bool> gStop{false};
+// Advanced by the worker whenever it goes round its loop's housekeeping; the
+// watchdog is fed only while it moves, so a stuck worker gets the daemon restarted.
+std::atomic<uint64_t> gWorkerBeat{0};
+
+void workerAlive() { gWorkerBeat.store(gWorkerBeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 
 void onSignal(int) { gStop.store(true, std::memory_order_relaxed); }
 
-struct Options {
-  std::string source = "file";
-  std::string replay;
-  std::optional<uint16_t> port;
-  double rate = 0;  // messages per second; 0: as fast as possible
-  bool exitWhenDone = false;
-  std::string tradingDate;  // YYYY-MM-DD; default: today in New York
-  fh::shm::RegionConfig region;
-  uint32_t ringMiB = 64;
-  fh::book::BookConfig book;
-  std::string logLevel = "info";
-};
+bool stopping() { return gStop.load(std::memory_order_relaxed); }
 
 // Midnight in New York of the trading date, as UNIX nanoseconds.
 int64_t tradingMidnight(const std::string& date) {
@@ -53,22 +59,43 @@ int64_t tradingMidnight(const std::string& date) {
     char tail = 0;
     if (std::sscanf(date.c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31 ||
         y < 1970 || y > 2200)
-      throw CLI::ValidationError("--trading-date", "'" + date + "' is not a date YYYY-MM-DD");
-    return fh::record::easternMidnightNs(y, m, d);
+      throw daemon::ConfigError("feed.trading_date (--trading-date): '" + date + "' is not a date YYYY-MM-DD");
+    return record::easternMidnightNs(y, m, d);
   }
   const time_t now = std::time(nullptr);
   tm utc{};
   gmtime_r(&now, &utc);
-  int64_t midnight = fh::record::easternMidnightNs(utc.tm_year + 1900, unsigned(utc.tm_mon + 1), unsigned(utc.tm_mday));
+  int64_t midnight = record::easternMidnightNs(utc.tm_year + 1900, unsigned(utc.tm_mon + 1), unsigned(utc.tm_mday));
   if (int64_t(now) * 1'000'000'000 < midnight) midnight -= 86'400'000'000'000;  // still yesterday in New York
   return midnight;
 }
 
-// Replays the file through the pipeline, keeping to `rate` messages/s if set.
+void pinTo(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (const int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0)
+    throw daemon::ConfigError("feed.cpu: cannot pin the worker to CPU " + std::to_string(cpu) + ": " +
+                              std::strerror(e));
+}
+
+// Replays a file through the pipeline, keeping to `rate` messages/s if set.
 class Replay {
  public:
-  Replay(fh::feed::Pipeline& pipeline, const fh::feed::FileSourceCounters& source, double rate)
+  Replay(feed::Pipeline& pipeline, const feed::FileSourceCounters& source, double rate)
       : pipeline_(pipeline), source_(source), rate_(rate) {}
+
+  void message(const feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
+    if (stopping()) return;
+    pipeline_.message(meta.sequence, meta.fromPacket ? meta.receivedNs : shm::realtimeNs(), msg, length);
+    if ((++count_ & 1023) == 0) {
+      workerAlive();
+      sync();
+      if (rate_ > 0) pace();
+    }
+  }
+  void malformedPacket(uint64_t, const mold::PacketResult&) {}
 
   void sync() {
     const auto& s = source_;
@@ -77,125 +104,246 @@ class Replay {
     pipeline_.syncCounters();
   }
 
-  void message(const fh::feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
-    if (gStop.load(std::memory_order_relaxed)) return;
-    pipeline_.message(meta.sequence, meta.fromPacket ? meta.receivedNs : fh::shm::realtimeNs(), msg, length);
-    if ((++count_ & 1023) == 0) {
-      sync();
-      if (rate_ > 0) pace();
-    }
-  }
-  void malformedPacket(uint64_t, const fh::mold::PacketResult&) {}
-
  private:
   void pace() {
     const auto due = start_ + std::chrono::duration<double>(double(count_) / rate_);
     std::this_thread::sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due));
   }
 
-  fh::feed::Pipeline& pipeline_;
-  const fh::feed::FileSourceCounters& source_;
+  feed::Pipeline& pipeline_;
+  const feed::FileSourceCounters& source_;
   double rate_;
   uint64_t count_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-int run(Options& o) {
-  o.region.ringBytes = uint64_t{o.ringMiB} << 20;
-  o.region.counters = fh::feed::pipelineCounterNames();
-  o.region.maxInstruments = o.book.maxInstruments;
-  fh::shm::validate(o.region);
-  const int64_t midnight = tradingMidnight(o.tradingDate);
-  const fh::capture::MappedFile file(o.replay);  // throws, naming the file
+int replayFile(const Feed& f, feed::Pipeline& pipeline, shm::RegionWriter& writer, bool exitWhenDone) {
+  const capture::MappedFile file(f.replay);  // throws, naming the file
+  writer.setSourceState(shm::SourceState::Running);
+  fh::notify("READY=1\nSTATUS=replaying " + f.replay);
+  feed::FileSourceCounters sourceCounters;
+  Replay replay(pipeline, sourceCounters, f.rate);
+  const auto t0 = std::chrono::steady_clock::now();
+  const feed::FileSourceResult result = feed::replayFile(file.bytes(), {}, sourceCounters, replay);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  replay.sync();
+  if (!result.ok()) {
+    spdlog::error("{}", result.describe(f.replay));
+    writer.setSourceState(shm::SourceState::Failed);
+    return 1;
+  }
+  writer.setSourceState(shm::SourceState::Done);
+  const auto& d = pipeline.decodeCounters();
+  spdlog::info("replayed {}: {} messages in {:.3f} s, {} records, {} live orders; skipped {} unknown types, {} wrong "
+               "lengths, {} references to unknown orders",
+               f.replay, d.messages, seconds, writer.recordsPublished(), pipeline.books().liveOrders(),
+               d.unknownType, d.badLength, pipeline.books().counters().unknownOrder);
+  fh::notify("STATUS=replay done; serving the books");
+  while (!exitWhenDone && !stopping()) {
+    workerAlive();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
 
-  fh::book::OrderBooks books(o.book);
-  fh::shm::RegionWriter writer(o.region);
-  auto pipeline = std::make_unique<fh::feed::Pipeline>(books, writer, midnight);
+// The arbiter's output: messages into the pipeline, gaps into stale books.
+struct ToPipeline {
+  feed::Pipeline& pipeline;
+  bool ended = false;
+  void deliver(uint64_t seq, const uint8_t* msg, uint16_t n, uint64_t recvNs) noexcept {
+    pipeline.message(seq, recvNs, msg, n);
+  }
+  void gap(uint64_t first, uint64_t count) noexcept { pipeline.gap(first, count); }
+  void endOfSession() noexcept { ended = true; }
+};
+
+template <class Source>
+int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::RegionWriter& writer,
+               daemon::SourceCounterIndex index) {
+  ToPipeline out{pipeline};
+  feed::Arbiter<ToPipeline> arbiter(f.arbiter, out);
+  pinTo(f.cpu);
+  writer.setSourceState(shm::SourceState::Running);
+  fh::notify("READY=1\nSTATUS=receiving " + f.name);
+  uint64_t emptyPolls = 0, batches = 0;
+  uint64_t nextHousekeeping = 0;
+  bool announcedEnd = false;
+  const auto onPacket = [&](int line, std::span<const uint8_t> payload, uint64_t recvNs) {
+    arbiter.packet(line, payload, recvNs);
+  };
+  while (!stopping()) {
+    const uint32_t n = source.receive(onPacket);
+    if (n > 0) {
+      emptyPolls = 0;
+      if ((++batches & 63) != 0) continue;
+    } else {
+      ++emptyPolls;
+      switch (f.idle) {
+        case daemon::Idle::Spin: break;
+        case daemon::Idle::SpinYield:
+          if (emptyPolls > 1000) sched_yield();
+          break;
+        case daemon::Idle::Poll: source.wait(10); break;
+      }
+      if ((emptyPolls & 255) != 0 && f.idle != daemon::Idle::Poll) continue;
+    }
+    const uint64_t now = shm::realtimeNs();
+    if (now < nextHousekeeping) continue;
+    nextHousekeeping = now + 1'000'000;  // at most once a millisecond
+    workerAlive();
+    arbiter.idle(now);
+    pipeline.syncCounters();
+    daemon::syncSourceCounters(writer, index, arbiter.counters(), source);
+    if (out.ended && !announcedEnd) {
+      announcedEnd = true;
+      spdlog::info("{}: end of session at sequence {}", f.name, arbiter.nextSequence());
+    }
+  }
+  pipeline.syncCounters();
+  daemon::syncSourceCounters(writer, index, arbiter.counters(), source);
+  return 0;
+}
+
+int run(const Config& config, bool exitWhenDone) {
+  const Feed& f = config.feeds.front();
+  shm::RegionConfig region = config.region;
+  region.counters = feed::pipelineCounterNames();
+  const daemon::SourceCounterIndex index = daemon::addSourceCounterNames(region.counters, f);
+  const int64_t midnight = tradingMidnight(f.tradingDate);
+
+  // The source first: a bad interface or a refused XDP attach fails before
+  // the region replaces an older one.
+  std::unique_ptr<daemon::XdpSource> xdp;
+  std::unique_ptr<daemon::UdpSource> udp;
+  if (f.source == daemon::Source::Xdp) {
+    xdp = std::make_unique<daemon::XdpSource>(f);
+    spdlog::info("{}: XDP program attached to {} in {} mode; AF_XDP sockets on queues {} in {} mode; busy polling "
+                 "{}",
+                 f.name, f.interface, xsk::name(xdp->mode()), fmt::join(xdp->queues(), ","),
+                 xdp->zeroCopy() ? "zero-copy" : "copy", xdp->busyPolling() ? "in effect" : "refused");
+  } else if (f.source == daemon::Source::Udp) {
+    udp = std::make_unique<daemon::UdpSource>(f);
+    spdlog::info("{}: kernel UDP sockets on {} (recvmmsg); busy polling {}", f.name, f.interface,
+                 udp->busyPolling() ? "in effect" : "refused or off");
+  }
+
+  book::OrderBooks books(config.book);
+  shm::RegionWriter writer(region);
+  auto pipeline = std::make_unique<feed::Pipeline>(books, writer, midnight);
   spdlog::info("region {} ready: {} instruments, depth {}, ring {} MiB, generation {:016x}", writer.path(),
-               o.region.maxInstruments, o.region.depth, o.ringMiB, writer.header().generation);
-  fh::notify("READY=1\nSTATUS=replaying " + o.replay);
+               region.maxInstruments, region.depth, region.ringBytes >> 20, writer.header().generation);
+  if (xdp) daemon::setModeCounters(writer, index, *xdp);
+  if (udp) daemon::setModeCounters(writer, index, *udp);
 
-  std::atomic<bool> beating{true};
-  std::thread heart([&] {
-    while (beating.load(std::memory_order_relaxed)) {
-      writer.heartbeat();
-      fh::notify("WATCHDOG=1");
+  std::atomic<bool> housekeeping{true};
+  std::thread housekeeper([&] {
+    uint64_t lastBeat = 0;
+    int stuck = 0;
+    while (housekeeping.load(std::memory_order_relaxed)) {
+      const uint64_t beat = gWorkerBeat.load(std::memory_order_relaxed);
+      stuck = beat == lastBeat ? stuck + 1 : 0;
+      lastBeat = beat;
+      if (stuck < 20) {  // the worker went round within the last two seconds
+        writer.heartbeat();
+        fh::notify("WATCHDOG=1");
+      }
+      if (xdp) daemon::syncKernelCounters(writer, index, *xdp);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
-
-  writer.setSourceState(fh::shm::SourceState::Running);
-  fh::feed::FileSourceCounters sourceCounters;
-  Replay replay(*pipeline, sourceCounters, o.rate);
-  const auto t0 = std::chrono::steady_clock::now();
-  const fh::feed::FileSourceResult result =
-      fh::feed::replayFile(file.bytes(), fh::feed::FileSourceOptions{o.port}, sourceCounters, replay);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  replay.sync();
   int status = 0;
-  if (!result.ok()) {
-    spdlog::error("{}", result.describe(o.replay));
-    writer.setSourceState(fh::shm::SourceState::Failed);
-    status = 1;
-  } else {
-    writer.setSourceState(fh::shm::SourceState::Done);
-    const auto& d = pipeline->decodeCounters();
-    spdlog::info("replayed {}: {} messages in {:.3f} s, {} records, {} live orders; skipped {} unknown types, "
-                 "{} wrong lengths, {} references to unknown orders",
-                 o.replay, d.messages, seconds, writer.recordsPublished(), books.liveOrders(), d.unknownType,
-                 d.badLength, books.counters().unknownOrder);
+  try {
+    if (xdp) status = runNetwork(f, *xdp, *pipeline, writer, index);
+    else if (udp) status = runNetwork(f, *udp, *pipeline, writer, index);
+    else status = replayFile(f, *pipeline, writer, exitWhenDone);
+  } catch (...) {
+    housekeeping = false;
+    housekeeper.join();
+    throw;
   }
-  fh::notify("STATUS=replay done; serving the books");
-  while (!o.exitWhenDone && !gStop.load(std::memory_order_relaxed))
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   fh::notify("STOPPING=1");
-  beating.store(false);
-  heart.join();
+  housekeeping = false;
+  housekeeper.join();
+  if (xdp) daemon::syncKernelCounters(writer, index, *xdp);
   return status;
+}
+
+std::string describe(const Config& c) {
+  const Feed& f = c.feeds.front();
+  std::string s = "instance " + c.instance + ", region " + c.region.directory + "/" + c.region.name + ", feed " +
+                  f.name + ": ";
+  if (f.source == daemon::Source::File) return s + "replay of " + f.replay;
+  s += std::string(f.source == daemon::Source::Xdp ? "xdp" : "udp") + " on " + f.interface;
+  s += ", line A " + daemon::formatIpv4(f.lineA.group) + ":" + std::to_string(f.lineA.port);
+  if (f.lineB) s += ", line B " + daemon::formatIpv4(f.lineB->group) + ":" + std::to_string(f.lineB->port);
+  return s;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
+  std::string configPath;
+  bool check = false, exitWhenDone = false;
+  Config c;
+  Feed f;
+  f.source = daemon::Source::File;
+  std::string source = "file";
+  uint32_t ringMiB = 64;
   CLI::App app{"fhd: the fh feed handler daemon"};
-  app.add_option("--source", o.source, "where messages come from")->check(CLI::IsMember({"file"}))->capture_default_str();
-  app.add_option("--replay", o.replay, "capture to replay (BinaryFILE, pcap or pcapng) with --source file")
-      ->required();
-  app.add_option("--port", o.port, "only UDP datagrams to this destination port (pcap)");
-  app.add_option("--rate", o.rate, "messages per second, 0 for as fast as possible")
-      ->check(CLI::NonNegativeNumber)
+  app.add_option("--config", configPath, "TOML configuration (see config/fhd.toml)");
+  app.add_flag("--check", check, "validate the configuration and exit");
+  // Without --config: a file replay described on the command line.
+  app.add_option("--source", source, "file (with --replay); network sources need --config")
+      ->check(CLI::IsMember({"file"}))
       ->capture_default_str();
-  app.add_flag("--exit-when-done", o.exitWhenDone, "exit after the replay instead of serving the books");
-  app.add_option("--trading-date", o.tradingDate, "YYYY-MM-DD of the feed's timestamps (default: today in New York)");
-  app.add_option("--shm", o.region.name, "region name: /dev/shm/NAME")->capture_default_str();
-  app.add_option("--shm-dir", o.region.directory, "directory of the region")->capture_default_str();
-  app.add_option("--shm-group", o.region.group, "group owner of the region (readers need it)");
-  app.add_option("--depth", o.region.depth, "levels per side published per book")->capture_default_str();
-  app.add_option("--ring-mib", o.ringMiB, "tick ring size in MiB, a power of two")->capture_default_str();
-  app.add_option("--max-instruments", o.book.maxInstruments, "stock locates 0..N-1")
+  app.add_option("--replay", f.replay, "capture to replay (BinaryFILE, pcap or pcapng)");
+  app.add_option("--rate", f.rate, "messages per second, 0 for as fast as possible")->check(CLI::NonNegativeNumber);
+  app.add_flag("--exit-when-done", exitWhenDone, "exit after a file replay instead of serving the books");
+  app.add_option("--trading-date", f.tradingDate, "YYYY-MM-DD of the feed's timestamps (default: today in New York)");
+  app.add_option("--shm", c.region.name, "region name: /dev/shm/NAME")->capture_default_str();
+  app.add_option("--shm-dir", c.region.directory, "directory of the region")->capture_default_str();
+  app.add_option("--shm-group", c.region.group, "group owner of the region (readers need it)");
+  app.add_option("--depth", c.region.depth, "levels per side published per book")->capture_default_str();
+  app.add_option("--ring-mib", ringMiB, "tick ring size in MiB, a power of two")->capture_default_str();
+  app.add_option("--max-instruments", c.book.maxInstruments, "stock locates 0..N-1")
       ->check(CLI::Range(2u, 65536u))
       ->capture_default_str();
-  app.add_option("--max-orders", o.book.maxOrders, "live orders at once")
+  app.add_option("--max-orders", c.book.maxOrders, "live orders at once")
       ->check(CLI::Range(16u, 1u << 30))
       ->capture_default_str();
-  app.add_option("--max-levels", o.book.maxLevels, "slots of the price-level arena")
+  app.add_option("--max-levels", c.book.maxLevels, "slots of the price-level arena")
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
-  app.add_option("--log-level", o.logLevel, "trace, debug, info, warn, error")
+  app.add_option("--log-level", c.logLevel, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("fhd"));  // stdout stays free for data
-  spdlog::set_level(spdlog::level::from_str(o.logLevel));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ fhd: %v");
   struct sigaction sa{};
   sa.sa_handler = onSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   try {
-    return run(o);
+    if (!configPath.empty()) {
+      c = daemon::loadConfig(configPath);
+    } else {
+      if (f.replay.empty()) throw daemon::ConfigError("--replay: missing (or give --config FILE)");
+      c.region.ringBytes = uint64_t{ringMiB} << 20;
+      c.region.maxInstruments = c.book.maxInstruments;
+      shm::RegionConfig probe = c.region;
+      shm::validate(probe);
+      c.feeds.push_back(f);
+    }
+    spdlog::set_level(spdlog::level::from_str(c.logLevel));
+    if (check) {
+      tradingMidnight(c.feeds.front().tradingDate);
+      std::printf("%s: configuration OK: %s\n", configPath.empty() ? "command line" : configPath.c_str(),
+                  describe(c).c_str());
+      return 0;
+    }
+    return run(c, exitWhenDone);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

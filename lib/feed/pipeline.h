@@ -84,10 +84,36 @@ class Pipeline {
   void message(uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
     sequence_ = sequence;
     recvNs_ = recvNs;
-    builder_.setContext(sequence, recvNs);
+    builder_.setContext(sequence, recvNs, feedStale_ ? record::flags::kMaybeBadBook : 0);
     const itch::DecodeStatus s = itch::decode(msg, length, *this);
     decode_.count(s, length > 0 ? msg[0] : 0);
-    if (dirtyCount_ > 0) publishDirty(length >= itch::kHeaderLength ? loadBe48(msg + 5) : 0);
+    if (length >= itch::kHeaderLength) lastTimestamp_ = loadBe48(msg + 5);
+    if (dirtyCount_ > 0) publishDirty(lastTimestamp_);
+  }
+
+  // Messages first..first+count-1 are lost (a gap neither line filled): every
+  // book may be wrong from now on. Each is published as stale, with a status
+  // record, and later records carry MAYBE_BAD_BOOK.
+  void gap(uint64_t first, uint64_t count) noexcept {
+    (void)first;
+    (void)count;
+    feedStale_ = true;
+    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
+      if (!published_[locate] || stale_[locate]) continue;
+      record::StatusMsg s{};
+      s.hd = record::RecordHeader{sizeof(record::StatusMsg) / 4, record::RType::Status, 0, locate,
+                                  static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(lastTimestamp_))};
+      s.tsRecv = recvNs_;
+      s.reason = record::StatusReason::BookStale;
+      s.isTrading = s.isQuoting = s.isShortSellRestricted = '~';
+      writer_.publish(&s, sizeof s);
+      ++records_;
+      stale_[locate] = true;
+      ++staleBooks_;
+      dirty_[0] = static_cast<uint16_t>(locate);
+      dirtyCount_ = 1;
+      publishDirty(lastTimestamp_);
+    }
   }
 
   // The source's own counts (packets by kind, frames it skipped), for syncCounters.
@@ -175,11 +201,13 @@ class Pipeline {
   uint32_t depth_;
   uint64_t sequence_ = 0;
   uint64_t recvNs_ = 0;
+  uint64_t lastTimestamp_ = 0;
+  bool feedStale_ = false;
   std::array<uint16_t, 4> dirty_{};  // a message touches one book; a few to be safe
   uint32_t dirtyCount_ = 0;
   std::array<bool, 65536> published_{};  // directory entry written
   std::array<uint64_t, 65536> updates_{};
-  std::array<bool, 65536> stale_{};
+  std::array<bool, 65536> stale_{};  // published as stale: maybe-bad book, or a gap
   std::array<shm::Level, shm::kMaxDepth> bids_{}, asks_{};
   itch::DecodeCounters decode_;
   mold::PacketCounters packets_;
@@ -220,12 +248,13 @@ inline void Pipeline::publishDirty(uint64_t timestamp) noexcept {
       stale_[locate] = true;
       ++staleBooks_;
     }
+    const bool stale = stale_[locate];
     shm::BookFields f{};
     f.lastSequence = sequence_;
     f.tsEvent = static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(timestamp));
     f.tsRecv = recvNs_;
     f.updates = ++updates_[locate];
-    f.status = in.maybeBad                                           ? shm::BookStatus::Stale
+    f.status = stale                                                 ? shm::BookStatus::Stale
                : in.tradingState == 'H' || in.tradingState == 'P' ? shm::BookStatus::Halted
                                                                      : shm::BookStatus::Normal;
     f.tradingState = in.tradingState;

@@ -1,0 +1,69 @@
+// fhd's configuration: the TOML file (config/fhd.toml documents every key),
+// parsed and checked whole before anything starts. Every error names the key
+// and the value. Control plane.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "book/order_book.h"
+#include "feed/arbiter.h"
+#include "shm/writer.h"
+
+namespace fh::daemon {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Line {
+  uint32_t group = 0;  // IPv4, host byte order
+  uint16_t port = 0;
+  std::optional<uint32_t> source;  // only datagrams from this address (source-specific)
+};
+
+enum class Source { Xdp, Udp, File };
+enum class Idle { Spin, SpinYield, Poll };
+enum class XdpModeChoice { Auto, Native, Generic };
+
+struct Feed {
+  std::string name;
+  Source source = Source::Udp;
+  std::string interface;         // xdp, udp
+  std::vector<uint32_t> queues;  // xdp: the interface's rx queues to read
+  XdpModeChoice xdpMode = XdpModeChoice::Auto;
+  bool zeroCopy = true;
+  int cpu = -1;  // worker pinned to this CPU; -1: not pinned
+  Idle idle = Idle::SpinYield;
+  bool busyPoll = true;
+  uint32_t busyPollUs = 20;
+  uint32_t busyPollBudget = 64;
+  uint32_t batch = 64;
+  Line lineA;
+  std::optional<Line> lineB;
+  feed::ArbiterConfig arbiter;
+  std::string replay;  // file
+  double rate = 0;     // file: messages/s, 0 = full speed
+  std::string tradingDate;  // YYYY-MM-DD; empty: today in New York
+};
+
+struct Config {
+  std::string instance = "fh";
+  std::string logLevel = "info";
+  shm::RegionConfig region;  // name, group, depth, ring (counters filled by the daemon)
+  book::BookConfig book;
+  std::vector<Feed> feeds;  // exactly one in this version
+};
+
+Config parseConfig(const std::string& text, const std::string& origin);
+Config loadConfig(const std::string& path);
+
+// "239.1.1.1" -> host-order address; nullopt if not dotted IPv4.
+std::optional<uint32_t> parseIpv4(const std::string& text);
+std::string formatIpv4(uint32_t address);
+
+}  // namespace fh::daemon

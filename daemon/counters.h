@@ -1,0 +1,121 @@
+// The region's counters beyond the pipeline's: line arbitration and the
+// source (for every source), and for AF_XDP the socket statistics, the XDP
+// program's per-reason counts and frames by queue. Each slot has one writer:
+// the worker thread for arbitration and source counts, the housekeeping
+// thread for what it reads from the kernel.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "feed/arbiter.h"
+#include "shm/writer.h"
+#include "sources.h"
+
+namespace fh::daemon {
+
+#define FH_SOURCE_COUNTERS(X)                      \
+  X(LineAPackets, "line_a.packets")               \
+  X(LineAMessages, "line_a.messages")             \
+  X(LineBPackets, "line_b.packets")               \
+  X(LineBMessages, "line_b.messages")             \
+  X(LineMalformed, "lines.malformed")             \
+  X(Duplicates, "arbiter.duplicates")             \
+  X(Held, "arbiter.held")                         \
+  X(Filled, "arbiter.filled")                     \
+  X(Gaps, "arbiter.gaps")                         \
+  X(GapMessages, "arbiter.gap_messages")          \
+  X(Heartbeats, "arbiter.heartbeats")             \
+  X(EndOfSession, "arbiter.end_of_session")       \
+  X(SessionChanges, "arbiter.session_changes")    \
+  X(Datagrams, "source.datagrams")                \
+  X(WrongSource, "source.wrong_source")           \
+  X(Truncated, "source.truncated")                \
+  X(NotALine, "source.not_a_line")                \
+  X(BusyPolling, "source.busy_poll_in_effect")    \
+  X(ZeroCopy, "xsk.zero_copy")                    \
+  X(NativeMode, "xdp.native_mode")                \
+  X(RxDropped, "xsk.rx_dropped")                  \
+  X(RxRingFull, "xsk.rx_ring_full")               \
+  X(FillRingEmpty, "xsk.fill_ring_empty")         \
+  X(RxInvalid, "xsk.rx_invalid")
+
+enum class SourceCounter : uint32_t {
+#define FH_SOURCE_ENUM(id, name) id,
+  FH_SOURCE_COUNTERS(FH_SOURCE_ENUM)
+#undef FH_SOURCE_ENUM
+      kCount
+};
+
+struct SourceCounterIndex {
+  size_t base = 0;        // slot of the first source counter
+  size_t xdpReasons = 0;  // slot of xdp.<reason>, FH_REASON_COUNT of them
+  size_t queues = 0;      // slot of xsk.queue<N>.frames, one per queue
+  size_t queueCount = 0;
+  size_t at(SourceCounter c) const noexcept { return base + static_cast<size_t>(c); }
+};
+
+inline SourceCounterIndex addSourceCounterNames(std::vector<std::string>& names, const Feed& f) {
+  SourceCounterIndex index;
+  index.base = names.size();
+#define FH_SOURCE_NAME(id, name) names.push_back(name);
+  FH_SOURCE_COUNTERS(FH_SOURCE_NAME)
+#undef FH_SOURCE_NAME
+  index.xdpReasons = names.size();
+  for (uint32_t r = 0; r < FH_REASON_COUNT; ++r) names.push_back(std::string("xdp.") + xsk::reasonName(fh_reason(r)));
+  index.queues = names.size();
+  if (f.source == Source::Xdp) {
+    for (const uint32_t q : f.queues) names.push_back("xsk.queue" + std::to_string(q) + ".frames");
+    index.queueCount = f.queues.size();
+  }
+  return index;
+}
+
+template <class Source>
+void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const feed::ArbiterCounters& a,
+                        const Source& source) noexcept {
+  const auto set = [&](SourceCounter c, uint64_t v) { w.set(i.at(c), v); };
+  set(SourceCounter::LineAPackets, a.line[0].packets);
+  set(SourceCounter::LineAMessages, a.line[0].messages);
+  set(SourceCounter::LineBPackets, a.line[1].packets);
+  set(SourceCounter::LineBMessages, a.line[1].messages);
+  set(SourceCounter::LineMalformed, a.line[0].malformed + a.line[1].malformed);
+  set(SourceCounter::Duplicates, a.duplicates);
+  set(SourceCounter::Held, a.held);
+  set(SourceCounter::Filled, a.filled);
+  set(SourceCounter::Gaps, a.gaps);
+  set(SourceCounter::GapMessages, a.gapMessages);
+  set(SourceCounter::Heartbeats, a.heartbeats);
+  set(SourceCounter::EndOfSession, a.endOfSession);
+  set(SourceCounter::SessionChanges, a.sessionChanges);
+  const SourceCounters& s = source.counters();
+  set(SourceCounter::Datagrams, s.datagrams);
+  set(SourceCounter::WrongSource, s.wrongSource);
+  set(SourceCounter::Truncated, s.truncated);
+  set(SourceCounter::NotALine, s.notALine);
+  if constexpr (requires { source.framesByQueue(); })
+    for (size_t q = 0; q < i.queueCount; ++q) w.set(i.queues + q, source.framesByQueue()[q]);
+}
+
+template <class Source>
+void setModeCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const Source& source) noexcept {
+  w.set(i.at(SourceCounter::BusyPolling), source.busyPolling());
+  if constexpr (requires { source.zeroCopy(); }) {
+    w.set(i.at(SourceCounter::ZeroCopy), source.zeroCopy());
+    w.set(i.at(SourceCounter::NativeMode), source.mode() == xsk::XdpMode::Native);
+  }
+}
+
+inline void syncKernelCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const XdpSource& source) {
+  const xsk::SocketStats s = source.socketStats();
+  w.set(i.at(SourceCounter::RxDropped), s.rxDropped);
+  w.set(i.at(SourceCounter::RxRingFull), s.rxRingFull);
+  w.set(i.at(SourceCounter::FillRingEmpty), s.fillRingEmpty);
+  w.set(i.at(SourceCounter::RxInvalid), s.rxInvalid);
+  const xsk::SteeringCounters c = source.steeringCounters();
+  for (uint32_t r = 0; r < FH_REASON_COUNT; ++r) w.set(i.xdpReasons + r, c.byReason[r].packets);
+}
+
+}  // namespace fh::daemon

@@ -1,0 +1,166 @@
+// Where a feed's packets come from: kernel UDP sockets read with recvmmsg
+// (the baseline and the fallback), or AF_XDP sockets fed by the XDP steering
+// program (the kernel bypass). Both hand each feed datagram's UDP payload to
+// onPacket(int line, std::span<const uint8_t>, uint64_t recvNs) on the worker
+// thread, line 0 for A and 1 for B. Construction is control plane and throws
+// with the key or interface at fault.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "capture/capture.h"
+#include "config.h"
+#include "shm/clock.h"
+#include "xsk/socket.h"
+#include "xsk/steering.h"
+
+namespace fh::daemon {
+
+// Counters of a source, copied into the region by the worker.
+struct SourceCounters {
+  uint64_t datagrams = 0;      // feed datagrams handed on
+  uint64_t notALine = 0;       // AF_XDP frames that matched no line (should stay 0)
+  uint64_t wrongSource = 0;    // datagrams from another sender than the line's source
+  uint64_t truncated = 0;      // datagrams larger than the receive buffer
+};
+
+// A socket joined to a group on an interface; with `bindToGroup` it also
+// receives the group's datagrams on the line's port (the UDP source), else it
+// only keeps the membership (IGMP) while AF_XDP takes the packets.
+int joinGroup(const std::string& interface, const Line& line, bool bindToGroup, bool busyPoll, uint32_t busyPollUs,
+              uint32_t busyPollBudget, bool& busyPolling);
+
+class UdpSource {
+ public:
+  explicit UdpSource(const Feed& feed);
+  ~UdpSource();
+  UdpSource(const UdpSource&) = delete;
+  UdpSource& operator=(const UdpSource&) = delete;
+
+  template <class OnPacket>
+  uint32_t receive(OnPacket&& onPacket);
+  void wait(int timeoutMs) noexcept;
+  bool busyPolling() const noexcept { return busyPolling_; }
+  const SourceCounters& counters() const noexcept { return counters_; }
+
+ private:
+  static constexpr uint32_t kMaxBatch = 64;
+  static constexpr size_t kBufferBytes = 2048;
+  struct LineSocket {
+    int fd;
+    int line;
+    std::optional<uint32_t> source;
+  };
+  std::vector<LineSocket> sockets_;
+  uint32_t batch_;
+  bool busyPolling_ = false;
+  std::vector<uint8_t> buffers_;
+  std::vector<mmsghdr> messages_;
+  std::vector<iovec> iovecs_;
+  std::vector<sockaddr_in> addresses_;
+  SourceCounters counters_;
+};
+
+class XdpSource {
+ public:
+  explicit XdpSource(const Feed& feed);
+  ~XdpSource();
+  XdpSource(const XdpSource&) = delete;
+  XdpSource& operator=(const XdpSource&) = delete;
+
+  template <class OnPacket>
+  uint32_t receive(OnPacket&& onPacket);
+  void wait(int timeoutMs) noexcept;
+
+  xsk::XdpMode mode() const noexcept { return mode_; }
+  bool zeroCopy() const noexcept;
+  bool busyPolling() const noexcept;
+  const SourceCounters& counters() const noexcept { return counters_; }
+  // Safe from another thread: reads kernel statistics only.
+  xsk::SteeringCounters steeringCounters() const { return steering_.counters(); }
+  xsk::SocketStats socketStats() const noexcept;
+  const std::vector<uint64_t>& framesByQueue() const noexcept { return framesByQueue_; }
+  const std::vector<uint32_t>& queues() const noexcept { return queues_; }
+
+ private:
+  xsk::Steering steering_;
+  xsk::XdpMode mode_;
+  std::vector<std::unique_ptr<xsk::Socket>> sockets_;
+  std::vector<uint32_t> queues_;
+  std::vector<uint64_t> framesByQueue_;
+  std::vector<int> memberships_;
+  std::vector<pollfd> pollfds_;
+  Line lines_[2];
+  int lineCount_ = 1;
+  uint32_t batch_;
+  SourceCounters counters_;
+};
+
+template <class OnPacket>
+uint32_t UdpSource::receive(OnPacket&& onPacket) {
+  uint32_t total = 0;
+  for (const LineSocket& s : sockets_) {
+    const int n = ::recvmmsg(s.fd, messages_.data(), batch_, MSG_DONTWAIT, nullptr);
+    if (n <= 0) continue;
+    const uint64_t now = shm::realtimeNs();
+    for (int i = 0; i < n; ++i) {
+      const mmsghdr& m = messages_[i];
+      if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+        ++counters_.truncated;
+        continue;
+      }
+      if (s.source && ntohl(addresses_[i].sin_addr.s_addr) != *s.source) {
+        ++counters_.wrongSource;
+        continue;
+      }
+      ++counters_.datagrams;
+      onPacket(s.line, std::span<const uint8_t>(buffers_.data() + size_t(i) * kBufferBytes, m.msg_len), now);
+    }
+    total += uint32_t(n);
+  }
+  return total;
+}
+
+template <class OnPacket>
+uint32_t XdpSource::receive(OnPacket&& onPacket) {
+  uint32_t total = 0;
+  for (size_t q = 0; q < sockets_.size(); ++q) {
+    const uint64_t now = shm::realtimeNs();
+    const uint32_t n = sockets_[q]->receive(batch_, [&](const uint8_t* data, uint32_t length) {
+      capture::UdpDatagram udp{};
+      const capture::Frame frame{now, uint32_t(capture::LinkType::Ethernet), {data, length}};
+      if (capture::parseUdp(frame, udp) != capture::SkipReason::None) {
+        ++counters_.notALine;
+        return;
+      }
+      for (int line = 0; line < lineCount_; ++line) {
+        const Line& l = lines_[line];
+        if (udp.dstAddr != l.group || udp.dstPort != l.port) continue;
+        if (l.source && udp.srcAddr != *l.source) {
+          ++counters_.wrongSource;
+          return;
+        }
+        ++counters_.datagrams;
+        onPacket(line, udp.payload, now);
+        return;
+      }
+      ++counters_.notALine;
+    });
+    framesByQueue_[q] += n;
+    total += n;
+  }
+  return total;
+}
+
+}  // namespace fh::daemon
+

@@ -1,0 +1,131 @@
+// fhd's configuration and its service integration: the documented example
+// parses; every bad value is refused with its key named; the systemd notify
+// protocol (READY, WATCHDOG, STOPPING) reaches a NOTIFY_SOCKET of our own.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "process.h"
+
+namespace {
+
+std::string exampleConfig() { return fh::test::readFile(std::string(FH_SOURCE_DIR) + "/config/fhd.toml"); }
+
+std::string errorOf(const std::string& text) {
+  try {
+    fh::daemon::parseConfig(text, "test.toml");
+  } catch (const fh::daemon::ConfigError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("config: the documented example parses to its defaults", "[config]") {
+  const fh::daemon::Config c = fh::daemon::parseConfig(exampleConfig(), "config/fhd.toml");
+  REQUIRE(c.feeds.size() == 1);
+  const fh::daemon::Feed& f = c.feeds[0];
+  CHECK(c.region.name == "fh");
+  CHECK(c.region.depth == 10);
+  CHECK(c.region.ringBytes == 64u << 20);
+  CHECK(c.region.mode == 0640);
+  CHECK(c.book.maxOrders == 8388608);
+  CHECK(f.source == fh::daemon::Source::Xdp);
+  CHECK(f.interface == "eth1");
+  CHECK(f.queues == std::vector<uint32_t>{0});
+  CHECK(f.lineA.group == 0xEF010101);
+  CHECK(f.lineA.port == 26400);
+  REQUIRE(f.lineB.has_value());
+  CHECK(f.lineB->port == 26401);
+  CHECK(f.idle == fh::daemon::Idle::SpinYield);
+  CHECK(f.arbiter.gapTimeoutNs == 2'000'000);
+}
+
+TEST_CASE("config: every bad value names its key", "[config]") {
+  const std::string base = exampleConfig();
+  struct Case {
+    std::string from, to, key;
+  };
+  const std::vector<Case> cases = {
+      {"port = 26400", "port = 70000", "feed[0].line_a.port"},
+      {"port = 26400", "port = \"x\"", "feed[0].line_a.port"},
+      {"group = \"239.1.1.1\"", "group = \"10.1.1.1\"", "feed[0].line_a.group"},
+      {"group = \"239.1.1.2\"\n  port = 26401", "group = \"239.1.1.1\"\n  port = 26400", "feed[0].line_b"},
+      {"source = \"xdp\"", "source = \"carrier-pigeon\"", "feed[0].source"},
+      {"idle = \"spin-yield\"", "idle = \"nap\"", "feed[0].idle"},
+      {"xdp_mode = \"auto\"", "xdp_mode = \"fast\"", "feed[0].xdp_mode"},
+      {"queues = [0]", "queues = [0, 99]", "feed[0].queues"},
+      {"queues = [0]", "queues = 0", "feed[0].queues"},
+      {"cpu = -1", "cpu = -2", "feed[0].cpu"},
+      {"batch = 64", "bacth = 64", "feed[0].bacth"},
+      {"interface = \"eth1\"", "# no interface", "feed[0].interface"},
+      {"depth = 10", "depth = 65", "shm.depth"},
+      {"ring_mib = 64", "ring_mib = 3", "shm.ring_bytes"},
+      {"mode = \"0640\"", "mode = \"rw\"", "shm.mode"},
+      {"name = \"fh\"              # /dev/shm", "name = \"../x\"  #", "shm.name"},
+      {"max_orders = 8388608", "max_orders = 1", "book.max_orders"},
+      {"log_level = \"info\"", "log_level = \"loud\"", "instance.log_level"},
+      {"protocol = \"itch50-moldudp64\"", "protocol = \"fix\"", "feed[0].protocol"},
+      {"[book]", "[books]", "books"},
+      {"[[feed]]", "[[feed]]\nname = \"one\"\n[[feed]]", "feed"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.to);
+    const std::string error = errorOf(replaced(base, c.from, c.to));
+    CHECK(error.rfind(c.key, 0) == 0);
+  }
+  CHECK(errorOf("[[feed]]\nsource = \"file\"\n").rfind("feed[0].replay", 0) == 0);
+  CHECK(errorOf("").rfind("feed", 0) == 0);
+  CHECK(errorOf("x = [").find("test.toml:1") == 0);
+}
+
+TEST_CASE("fhd: the systemd notify protocol reaches NOTIFY_SOCKET", "[config][fhd]") {
+  fh::test::TempDir dir;
+  const std::string socketPath = dir.str() + "/notify";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socketPath.c_str());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const timeval timeout{30, 0};  // a bound on a broken daemon, not a timing assertion
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+
+  ::setenv("NOTIFY_SOCKET", socketPath.c_str(), 1);
+  const pid_t pid = fh::test::start(
+      "fhd", {"--replay", fh::test::testdata("elk_nasdaq.pcap"), "--shm", "n", "--shm-dir", dir.str()}, dir, "fhd");
+  ::unsetenv("NOTIFY_SOCKET");
+  std::vector<std::string> got;
+  const auto receive = [&] {
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    REQUIRE(n > 0);
+    got.emplace_back(buf, size_t(n));
+    return got.back();
+  };
+  CHECK(receive().rfind("READY=1", 0) == 0);
+  bool watchdog = false;
+  while (!watchdog) watchdog = receive() == "WATCHDOG=1";
+  ::kill(pid, SIGTERM);
+  std::string last;
+  while ((last = receive()) != "STOPPING=1") {
+  }
+  const fh::test::Run r = fh::test::finish(pid, dir, "fhd");
+  CHECK(r.exited);
+  CHECK(r.exitCode == 0);
+  ::close(fd);
+}
