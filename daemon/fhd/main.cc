@@ -157,6 +157,16 @@ struct ToPipeline {
   void endOfSession() noexcept { ended = true; }
 };
 
+// The pipeline's packet counters, from both lines as the arbiter saw them.
+void syncPackets(feed::Pipeline& pipeline, const feed::ArbiterCounters& a) {
+  mold::PacketCounters p;
+  p.packets = a.line[0].packets + a.line[1].packets;
+  p.heartbeats = a.heartbeats;
+  p.endOfSession = a.endOfSession;
+  p.truncated = a.line[0].malformed + a.line[1].malformed;
+  pipeline.setSourceCounters(p, 0);
+}
+
 template <class Source>
 int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::RegionWriter& writer,
                daemon::SourceCounterIndex index) {
@@ -192,6 +202,7 @@ int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::Reg
     nextHousekeeping = now + 1'000'000;  // at most once a millisecond
     workerAlive();
     arbiter.idle(now);
+    syncPackets(pipeline, arbiter.counters());
     pipeline.syncCounters();
     daemon::syncSourceCounters(writer, index, arbiter.counters(), source);
     if (out.ended && !announcedEnd) {
@@ -199,6 +210,7 @@ int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::Reg
       spdlog::info("{}: end of session at sequence {}", f.name, arbiter.nextSequence());
     }
   }
+  syncPackets(pipeline, arbiter.counters());
   pipeline.syncCounters();
   daemon::syncSourceCounters(writer, index, arbiter.counters(), source);
   return 0;

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Tier 3: fhsim and fhd on either side of a veth pair, each in a network
+# namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
+# trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
+#   CASE = replay-xdp | replay-udp | coexist | kill | queues
+# replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
+# gives exactly the books of `fhctl book --from FILE`.
+set -euo pipefail
+bin=$1 testdata=$2 src=$3 case=$4
+[[ $(id -u) == 0 ]] || { echo "veth tests need root (CI runs as root)"; exit 1; }
+
+id=$$
+nsS=fh-send-$id nsR=fh-recv-$id vS=fhs$id vR=fhr$id
+work=$(mktemp -d /tmp/fh-veth.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  ip netns del "$nsS" 2>/dev/null || true
+  ip netns del "$nsR" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+S() { ip netns exec "$nsS" "$@"; }
+R() { ip netns exec "$nsR" "$@"; }
+
+ip netns add "$nsS"
+ip netns add "$nsR"
+ip link add "$vS" numtxqueues 2 numrxqueues 2 type veth peer name "$vR" numtxqueues 2 numrxqueues 2
+ip link set "$vS" netns "$nsS"
+ip link set "$vR" netns "$nsR"
+S ip addr add 198.18.0.1/30 dev "$vS"
+R ip addr add 198.18.0.2/30 dev "$vR"
+S ip link set lo up
+R ip link set lo up
+S ip link set "$vS" up
+R ip link set "$vR" up
+S ip route add 239.0.0.0/8 dev "$vS"
+R ip route add 239.0.0.0/8 dev "$vR"
+# Line A leaves from CPU 0 on tx queue 0, line B from CPU 1 on tx queue 1;
+# veth hands each to the receiving queue of the same number.
+S sh -c "echo 1 >/sys/class/net/$vS/queues/tx-0/xps_cpus; echo 2 >/sys/class/net/$vS/queues/tx-1/xps_cpus" || true
+
+# fhd's configuration for a source (xdp | udp) and region name.
+config() {
+  local source=$1 name=$2
+  cat >"$work/$name.toml" <<EOF
+[instance]
+name = "$name"
+log_level = "warn"
+[shm]
+directory = "$work"
+ring_mib = 16
+[book]
+max_orders = 262144
+max_levels = 1048576
+[[feed]]
+name = "veth"
+source = "$source"
+interface = "$vR"
+queues = [0, 1]
+xdp_mode = "native"
+idle = "poll"
+gap_timeout_us = 200000
+trading_date = "2019-12-30"
+  [feed.line_a]
+  group = "239.1.1.1"
+  port = 26400
+  [feed.line_b]
+  group = "239.1.1.2"
+  port = 26401
+EOF
+  echo "$work/$name.toml"
+}
+
+counter() {  # counter NAME REGION
+  "$bin/fhctl" stats --json --shm "$2" --shm-dir "$work" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', -1))"
+}
+
+# Waits (bounded) until COUNTER of REGION reaches VALUE.
+wait_counter() {
+  local name=$1 region=$2 value=$3 tries=0
+  until [[ $(counter "$name" "$region" 2>/dev/null || echo -1) -ge $value ]]; do
+    ((++tries > 600)) && { echo "timeout waiting for $name >= $value in $region"; return 1; }
+    sleep 0.05
+  done
+}
+
+start_fhd() {  # start_fhd SOURCE NAME: runs fhd in the receiving namespace, waits for its region
+  local cfg
+  cfg=$(config "$1" "$2")
+  R "$bin/fhd" --config "$cfg" 2>>"$work/$2.log" &
+  pids+=($!)
+  fhd_pid=$!
+  local tries=0
+  until [[ -e $work/$2 ]] && "$bin/fhctl" stats --shm "$2" --shm-dir "$work" >/dev/null 2>&1; do
+    if ! kill -0 "$fhd_pid" 2>/dev/null; then cat "$work/$2.log"; echo "fhd exited"; return 1; fi
+    ((++tries > 400)) && { echo "fhd did not start"; cat "$work/$2.log"; return 1; }
+    sleep 0.05
+  done
+}
+
+stop_fhd() {
+  kill -TERM "$fhd_pid"
+  wait "$fhd_pid"
+}
+
+publish() {  # publish FILE [extra fhsim options]
+  local file=$1
+  shift
+  S "$bin/fhsim" publish --file "$file" --interface "$vS" --group-a 239.1.1.1 --port-a 26400 \
+    --group-b 239.1.1.2 --port-b 26401 --rate 200000 "$@" 2>>"$work/fhsim.log"
+}
+
+replay_all() {  # replay_all SOURCE
+  local source=$1 n=0 failed=0
+  while IFS= read -r file; do
+    n=$((n + 1))
+    local name=r$n
+    start_fhd "$source" "$name"
+    publish "$file"
+    wait_counter arbiter.end_of_session "$name" 1
+    local want got
+    want=$("$bin/fhctl" book --from "$file" --json --depth 10)
+    got=$("$bin/fhctl" book --shm "$name" --shm-dir "$work" --json --depth 0)
+    local gaps
+    gaps=$(counter arbiter.gaps "$name")
+    if [[ $want != "$got" || $gaps != 0 ]]; then
+      echo "FAIL $source $(basename "$file"): books differ or $gaps gaps"
+      diff <(echo "$want") <(echo "$got") | head -5 || true
+      failed=$((failed + 1))
+    else
+      echo "ok   $source $(basename "$file"): $(echo "$got" | grep -c . || true) books, $(counter messages "$name") messages"
+    fi
+    if [[ $source == xdp ]]; then
+      [[ $(counter xdp.redirected "$name") -gt 0 ]] || { echo "FAIL nothing went through AF_XDP"; failed=$((failed + 1)); }
+    fi
+    stop_fhd
+    rm -f "$work/$name"
+  done < <(find "$testdata/itch50" -type f \( -name '*.pcap' -o -name '*.NASDAQ_ITCH50' \) | sort)
+  echo "$source: $n captures, $failed failed"
+  [[ $failed == 0 && $n -ge 30 ]]
+}
+
+small=$testdata/itch50/elk_nasdaq.pcap
+
+case $case in
+  replay-xdp) replay_all xdp ;;
+  replay-udp) replay_all udp ;;
+  coexist)
+    # While fhd owns the feed, the kernel still gets everything else.
+    start_fhd xdp co
+    S ping -c 2 -W 2 198.18.0.2 >/dev/null
+    R python3 "$src/tests/integration/udp_listen.py" 198.18.0.2 9999 198.18.0.2 5 3 >"$work/plain.out" &
+    listener=$!
+    until grep -q READY "$work/plain.out" 2>/dev/null; do sleep 0.05; done
+    for _ in 1 2 3; do S python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('198.18.0.2', 9999))"; done
+    wait "$listener"
+    # Multicast to another port of the feed's group reaches a kernel socket too.
+    R python3 "$src/tests/integration/udp_listen.py" 239.1.1.1 9998 198.18.0.2 5 3 >"$work/mc.out" &
+    listener=$!
+    until grep -q READY "$work/mc.out" 2>/dev/null; do sleep 0.05; done
+    for _ in 1 2 3; do S python3 -c "
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('198.18.0.1'))
+s.sendto(b'x', ('239.1.1.1', 9998))"; done
+    wait "$listener"
+    publish "$small"
+    wait_counter arbiter.end_of_session co 1
+    [[ $(counter xdp.pass.other_line co) -ge 3 ]]
+    stop_fhd
+    echo "ping, unicast UDP and other multicast ports reach the kernel while fhd runs"
+    ;;
+  kill)
+    start_fhd xdp k1
+    R ip link show "$vR" | grep -q xdp
+    kill -9 "$fhd_pid"
+    wait "$fhd_pid" || true
+    # The BPF link died with the process: no program, and the feed reaches the kernel.
+    if R ip link show "$vR" | grep -q xdp; then echo "XDP program left attached"; exit 1; fi
+    R python3 "$src/tests/integration/udp_listen.py" 239.1.1.1 26400 198.18.0.2 5 10 >"$work/after.out" &
+    listener=$!
+    until grep -q READY "$work/after.out" 2>/dev/null; do sleep 0.05; done
+    publish "$small"
+    wait "$listener"
+    echo "after kill -9: $(tail -1 "$work/after.out") feed datagrams reached a kernel socket"
+    # And a new fhd starts cleanly on the same interface and region name.
+    start_fhd xdp k1
+    publish "$small"
+    wait_counter arbiter.end_of_session k1 1
+    [[ $(counter xdp.redirected k1) -gt 0 ]]
+    stop_fhd
+    echo "fhd restarted cleanly"
+    ;;
+  queues)
+    start_fhd xdp q
+    S taskset -c 0 "$bin/fhsim" publish --file "$small" --interface "$vS" --group-a 239.1.1.1 --port-a 26400 \
+      --rate 200000 2>>"$work/fhsim.log"
+    S taskset -c 1 "$bin/fhsim" publish --file "$small" --interface "$vS" --group-a 239.1.1.2 --port-a 26401 \
+      --rate 200000 2>>"$work/fhsim.log"
+    wait_counter arbiter.end_of_session q 1
+    wait_counter line_b.packets q 1
+    q0=$(counter xsk.queue0.frames q) q1=$(counter xsk.queue1.frames q)
+    echo "frames by queue: 0: $q0, 1: $q1"
+    [[ $q0 -gt 0 && $q1 -gt 0 ]]
+    [[ $(counter line_a.packets q) -gt 0 && $(counter line_b.packets q) -gt 0 ]]
+    stop_fhd
+    ;;
+  *) echo "unknown case $case"; exit 2 ;;
+esac
