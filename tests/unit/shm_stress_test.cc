@@ -84,7 +84,7 @@ void readerMain(const std::string& dir, bool slow, ReaderResult& out, int readyF
   const char ok = 1;
   if (::write(readyFd, &ok, 1) != 1) ::_exit(3);
   auto book = std::make_unique<fh::shm::BookSnapshot>();
-  uint64_t last = 0, seen = 0, lost = 0, gapSum = 0;
+  uint64_t last = 0, seen = 0, lost = 0, gapSum = 0, turns = 0;
   bool any = false;
   for (;;) {
     const bool finished = c.sourceState() == fh::shm::SourceState::Done;
@@ -97,14 +97,13 @@ void readerMain(const std::string& dir, bool slow, ReaderResult& out, int readyF
           if (!any) gapSum += t.index;  // from index 0: attached before the first record
           any = true;
           last = t.index;
-          if (++seen % 64 == 0) {
-            const auto locate = static_cast<uint16_t>(seen / 64 % kBooks);
-            if (c.copyBook(locate, *book) != fh::shm::CopyStatus::Ok || !bookConsistent(*book))
-              out.badBooks.fetch_add(1);
-            out.bookCopies.fetch_add(1);
-          }
+          ++seen;
         },
         256);
+    // One book copy per turn, whatever the scheduler let this reader see.
+    const auto locate = static_cast<uint16_t>(turns++ % kBooks);
+    if (c.copyBook(locate, *book) != fh::shm::CopyStatus::Ok || !bookConsistent(*book)) out.badBooks.fetch_add(1);
+    out.bookCopies.fetch_add(1);
     lost += r.lost;
     if (r.lost > 0) out.laps.fetch_add(1);
     if (slow && r.records > 0 && seen % 2048 < 256) {
