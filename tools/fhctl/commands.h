@@ -35,4 +35,24 @@ struct RegionOptions {
 };
 int runBookFromRegion(const BookOptions& options, const RegionOptions& region);
 
+// The tick stream of a region, one line per record (tail.cc).
+struct TailOptions {
+  std::vector<std::string> symbols;  // empty: every instrument
+  bool json = false;
+  bool fromOldest = false;        // start at the oldest record in the ring, not the next one
+  std::optional<uint64_t> count;  // stop after this many records shown
+  std::optional<double> seconds;  // stop after this long
+};
+int runTail(const TailOptions& options, const RegionOptions& region);
+
+// Shared by the live views (defined in tail.cc). They stop on SIGINT or
+// SIGTERM; SIGPIPE is ignored so that a closed output shows as EPIPE.
+void installStopHandlers();
+bool stopRequested();
+// Sleeps up to `seconds`; false if a stop was requested meanwhile.
+bool sleepUnlessStopped(double seconds);
+// Wall-clock ns as UTC: "HH:MM:SS.nnnnnnnnn", or with the date first
+// ("YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ").
+std::string utcTime(uint64_t ns, bool withDate);
+
 }  // namespace fh::ctl

@@ -1,11 +1,14 @@
 // fhctl: the operator's and consumer's tool. Decodes captures and builds books
-// from them; later also reads a running daemon's shared memory.
+// from them, and reads a running daemon's shared memory: books, the tick
+// stream, counters, a live view of the busiest books.
 #include <CLI/CLI.hpp>
+#include <exception>
+#include <string>
 
 #include "commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"fhctl: decode ITCH 5.0 captures and show order books"};
+  CLI::App app{"fhctl: decode ITCH 5.0 captures, show order books, watch a running fhd"};
   app.require_subcommand(1);
 
   fh::ctl::DecodeOptions decode;
@@ -39,8 +42,46 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
 
+  // The live views of a region.
+  const CLI::Validator seconds(
+      [](std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(text, &used);
+          if (used == text.size() && v > 0 && v <= 1e9) return {};
+        } catch (const std::exception&) {
+        }
+        return "expected seconds (more than 0, at most 1e9), not '" + text + "'";
+      },
+      "SECONDS");
+  const CLI::Validator positive(
+      [](std::string& text) -> std::string {
+        if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos &&
+            text.find_first_not_of('0') != std::string::npos)
+          return {};
+        return "expected a whole number above 0, not '" + text + "'";
+      },
+      "N");
+  const auto addRegion = [&](CLI::App* cmd) {
+    cmd->add_option("--shm", region.name, "region of the running fhd: /dev/shm/NAME")->capture_default_str();
+    cmd->add_option("--shm-dir", region.directory, "directory of the region")->capture_default_str();
+  };
+
+  fh::ctl::TailOptions tail;
+  CLI::App* tailCmd = app.add_subcommand(
+      "tail",
+      "Print the tick stream as it happens, one line per record; notices (lapped, re-attached) go to "
+      "stdout as '-- ' lines, or with --json to stderr");
+  addRegion(tailCmd);
+  tailCmd->add_option("--symbol", tail.symbols, "only this symbol (repeatable)");
+  tailCmd->add_flag("--json", tail.json, "one JSON object per line, with DBN field names");
+  tailCmd->add_flag("--from-oldest", tail.fromOldest, "start at the oldest record still in the ring");
+  tailCmd->add_option("--count", tail.count, "stop after N records")->check(positive);
+  tailCmd->add_option("--seconds", tail.seconds, "stop after T seconds")->check(seconds);
+
   CLI11_PARSE(app, argc, argv);
   if (decodeCmd->parsed()) return fh::ctl::runDecode(decode);
+  if (tailCmd->parsed()) return fh::ctl::runTail(tail, region);
   if (book.file.empty()) return fh::ctl::runBookFromRegion(book, region);
   return fh::ctl::runBookFromFile(book);
 }
