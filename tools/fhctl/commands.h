@@ -45,6 +45,13 @@ struct TailOptions {
 };
 int runTail(const TailOptions& options, const RegionOptions& region);
 
+// The region's header and counters (stats.cc).
+struct StatsOptions {
+  bool json = false;
+  std::optional<double> watch;  // reprint every this many seconds, with rates
+};
+int runStats(const StatsOptions& options, const RegionOptions& region);
+
 // Shared by the live views (defined in tail.cc). They stop on SIGINT or
 // SIGTERM; SIGPIPE is ignored so that a closed output shows as EPIPE.
 void installStopHandlers();

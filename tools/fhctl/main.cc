@@ -79,9 +79,16 @@ int main(int argc, char** argv) {
   tailCmd->add_option("--count", tail.count, "stop after N records")->check(positive);
   tailCmd->add_option("--seconds", tail.seconds, "stop after T seconds")->check(seconds);
 
+  fh::ctl::StatsOptions stats;
+  CLI::App* statsCmd = app.add_subcommand("stats", "Print the region's writer state and counters");
+  addRegion(statsCmd);
+  statsCmd->add_flag("--json", stats.json, "one JSON object (a line per reading with --watch)");
+  statsCmd->add_option("--watch", stats.watch, "print again every S seconds, with per-second rates")->check(seconds);
+
   CLI11_PARSE(app, argc, argv);
   if (decodeCmd->parsed()) return fh::ctl::runDecode(decode);
   if (tailCmd->parsed()) return fh::ctl::runTail(tail, region);
+  if (statsCmd->parsed()) return fh::ctl::runStats(stats, region);
   if (book.file.empty()) return fh::ctl::runBookFromRegion(book, region);
   return fh::ctl::runBookFromFile(book);
 }

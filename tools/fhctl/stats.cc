@@ -1,0 +1,232 @@
+// fhctl stats: a region's header (writer, source, ring, books) and its
+// counters, once or every few seconds with per-second rates.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "print.h"
+#include "shm/consumer.h"
+
+namespace fh::ctl {
+
+namespace {
+
+const char* writerStateName(const shm::Consumer& c) {
+  if (c.header().writerState.load(std::memory_order_acquire) == static_cast<uint32_t>(shm::WriterState::Starting))
+    return "starting";
+  switch (c.writerStatus()) {
+    case shm::WriterStatus::Running: return "running";
+    case shm::WriterStatus::Stopped: return "stopped";
+    case shm::WriterStatus::Stale: return "stale";
+  }
+  return "unknown";
+}
+
+const char* sourceStateName(shm::SourceState s) {
+  switch (s) {
+    case shm::SourceState::Idle: return "idle";
+    case shm::SourceState::Running: return "running";
+    case shm::SourceState::Done: return "done";
+    case shm::SourceState::Failed: return "failed";
+  }
+  return "unknown";
+}
+
+// One reading of the region, taken at once so that rates compare like with like.
+struct Sample {
+  uint64_t monotonicNs = 0;
+  uint64_t realtimeNs = 0;
+  uint64_t heartbeatNs = 0;
+  uint64_t ringTail = 0;
+  std::optional<uint64_t> records;  // the ring.records counter
+  std::vector<std::pair<std::string, uint64_t>> counters;
+};
+
+Sample take(const shm::Consumer& c) {
+  Sample s;
+  s.monotonicNs = shm::clockNs(CLOCK_MONOTONIC);
+  s.realtimeNs = shm::realtimeNs();
+  s.heartbeatNs = c.header().heartbeatNs.load(std::memory_order_relaxed);
+  s.ringTail = c.header().ringTail.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < c.counterCount(); ++i) {
+    s.counters.emplace_back(std::string(c.counterName(i)), c.counter(i));
+    if (s.counters.back().first == "ring.records") s.records = s.counters.back().second;
+  }
+  return s;
+}
+
+// Per-second change of each counter since `before` (same writer); gauges such
+// as book.live_orders may go down.
+std::vector<double> rates(const Sample& now, const Sample& before) {
+  std::vector<double> out(now.counters.size(), 0.0);
+  const double seconds = static_cast<double>(now.monotonicNs - before.monotonicNs) / 1e9;
+  if (seconds <= 0) return out;
+  for (size_t i = 0; i < now.counters.size() && i < before.counters.size(); ++i)
+    out[i] = (static_cast<double>(now.counters[i].second) - static_cast<double>(before.counters[i].second)) / seconds;
+  return out;
+}
+
+std::string instanceName(const shm::Consumer& c) {
+  const char* p = c.header().instance;
+  return std::string(p, strnlen(p, sizeof c.header().instance));
+}
+
+std::string rateText(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", r);
+  return buf;
+}
+
+void printJson(Output& out, const shm::Consumer& c, const Sample& s, const std::vector<double>* perSecond) {
+  const shm::RegionHeader& h = c.header();
+  out.put("{\"region\":");
+  putJsonString(out, c.path());
+  out.put(",\"time_ns\":");
+  out.putUnsigned(s.realtimeNs);
+  out.put(",\"writer\":{\"pid\":");
+  out.put(std::to_string(h.writerPid));
+  out.put(",\"state\":\"");
+  out.put(writerStateName(c));
+  out.put("\",\"instance\":");
+  putJsonString(out, instanceName(c));
+  out.put(",\"generation\":");
+  out.putUnsigned(c.generation());
+  out.put(",\"start_ns\":");
+  out.putUnsigned(h.startNs);
+  out.put(",\"heartbeat_ns\":");
+  out.putUnsigned(s.heartbeatNs);
+  out.put(",\"heartbeat_age_ns\":");
+  out.putUnsigned(s.realtimeNs > s.heartbeatNs ? s.realtimeNs - s.heartbeatNs : 0);
+  out.put(",\"source\":\"");
+  out.put(sourceStateName(c.sourceState()));
+  out.put("\",\"ring_bytes\":");
+  out.putUnsigned(h.ringBytes);
+  out.put(",\"ring_tail\":");
+  out.putUnsigned(s.ringTail);
+  out.put(",\"records\":");
+  s.records ? out.putUnsigned(*s.records) : out.put("null");
+  out.put(",\"depth\":");
+  out.putUnsigned(c.depth());
+  out.put(",\"max_instruments\":");
+  out.putUnsigned(c.maxInstruments());
+  out.put("},\"counters\":{");
+  for (size_t i = 0; i < s.counters.size(); ++i) {
+    if (i > 0) out.put(',');
+    putJsonString(out, s.counters[i].first);
+    out.put(':');
+    out.putUnsigned(s.counters[i].second);
+  }
+  out.put('}');
+  if (perSecond) {
+    out.put(",\"rates\":{");
+    for (size_t i = 0; i < s.counters.size(); ++i) {
+      if (i > 0) out.put(',');
+      putJsonString(out, s.counters[i].first);
+      out.put(':');
+      out.put(rateText((*perSecond)[i]));
+    }
+    out.put('}');
+  }
+  out.put('}');
+  out.endLine();
+}
+
+void printText(Output& out, const shm::Consumer& c, const Sample& s, const std::vector<double>* perSecond) {
+  const shm::RegionHeader& h = c.header();
+  char line[400];
+  const auto row = [&](const char* name, const std::string& value) {
+    std::snprintf(line, sizeof line, "%-10s %s", name, value.c_str());
+    out.put(line);
+    out.endLine();
+  };
+  row("region", c.path());
+  row("time", utcTime(s.realtimeNs, true));
+  std::snprintf(line, sizeof line, "pid %d, %s, generation %llu, instance %s", h.writerPid, writerStateName(c),
+                static_cast<unsigned long long>(c.generation()), instanceName(c).c_str());
+  row("writer", line);
+  row("started", utcTime(h.startNs, true));
+  if (s.heartbeatNs == 0) {
+    row("heartbeat", "never");
+  } else {
+    const double age = s.realtimeNs > s.heartbeatNs ? static_cast<double>(s.realtimeNs - s.heartbeatNs) / 1e9 : 0.0;
+    std::snprintf(line, sizeof line, "%s (%.3f s ago)", utcTime(s.heartbeatNs, true).c_str(), age);
+    row("heartbeat", line);
+  }
+  row("source", sourceStateName(c.sourceState()));
+  std::snprintf(line, sizeof line, "%llu bytes; %s records published; tail at byte %llu",
+                static_cast<unsigned long long>(h.ringBytes),
+                s.records ? std::to_string(*s.records).c_str() : "unknown",
+                static_cast<unsigned long long>(s.ringTail));
+  row("ring", line);
+  std::snprintf(line, sizeof line, "depth %u; max instruments %u", c.depth(), c.maxInstruments());
+  row("books", line);
+  out.endLine();
+
+  size_t nameWidth = 0, valueWidth = 0;
+  for (const auto& [name, value] : s.counters) {
+    nameWidth = std::max(nameWidth, name.size());
+    valueWidth = std::max(valueWidth, std::to_string(value).size());
+  }
+  for (size_t i = 0; i < s.counters.size(); ++i) {
+    const auto& [name, value] = s.counters[i];
+    if (perSecond)
+      std::snprintf(line, sizeof line, "%-*s = %*llu  %12s/s", static_cast<int>(nameWidth), name.c_str(),
+                    static_cast<int>(valueWidth), static_cast<unsigned long long>(value),
+                    rateText((*perSecond)[i]).c_str());
+    else
+      std::snprintf(line, sizeof line, "%-*s = %*llu", static_cast<int>(nameWidth), name.c_str(),
+                    static_cast<int>(valueWidth), static_cast<unsigned long long>(value));
+    out.put(line);
+    out.endLine();
+  }
+}
+
+}  // namespace
+
+int runStats(const StatsOptions& options, const RegionOptions& region) {
+  installStopHandlers();
+  try {
+    shm::Consumer::Options consumerOptions;
+    consumerOptions.directory = region.directory;
+    shm::Consumer consumer(region.name, consumerOptions);
+    Output out(stdout);
+    Sample before = take(consumer);
+    bool first = true;  // no rates yet
+    bool printed = false;
+    for (;;) {
+      const Sample now = first ? before : take(consumer);
+      const std::vector<double> perSecond = rates(now, before);
+      const std::vector<double>* shownRates = first ? nullptr : &perSecond;
+      if (printed && !options.json) out.endLine();
+      printed = true;
+      options.json ? printJson(out, consumer, now, shownRates) : printText(out, consumer, now, shownRates);
+      out.flush();
+      if (out.failed()) {
+        if (errno == EPIPE) return 0;
+        std::fprintf(stderr, "fhctl stats: cannot write the output\n");
+        return 1;
+      }
+      if (!options.watch || !sleepUnlessStopped(*options.watch)) return 0;
+      before = now;
+      first = false;
+      if (consumer.refresh()) {
+        // A new writer: its counters start again, so no rates for this frame.
+        std::fprintf(stderr, "fhctl stats: %s: re-attached to a new writer (pid %d, generation %llu)\n",
+                     consumer.path().c_str(), consumer.header().writerPid,
+                     static_cast<unsigned long long>(consumer.generation()));
+        before = take(consumer);
+        first = true;
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fhctl stats: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace fh::ctl
