@@ -52,6 +52,14 @@ struct StatsOptions {
 };
 int runStats(const StatsOptions& options, const RegionOptions& region);
 
+// A refreshing view of the busiest books (top.cc).
+struct TopOptions {
+  uint32_t count = 20;                 // books shown
+  double interval = 1.0;               // seconds between frames
+  std::optional<uint64_t> iterations;  // frames before exiting
+};
+int runTop(const TopOptions& options, const RegionOptions& region);
+
 // Shared by the live views (defined in tail.cc). They stop on SIGINT or
 // SIGTERM; SIGPIPE is ignored so that a closed output shows as EPIPE.
 void installStopHandlers();

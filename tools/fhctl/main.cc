@@ -85,10 +85,18 @@ int main(int argc, char** argv) {
   statsCmd->add_flag("--json", stats.json, "one JSON object (a line per reading with --watch)");
   statsCmd->add_option("--watch", stats.watch, "print again every S seconds, with per-second rates")->check(seconds);
 
+  fh::ctl::TopOptions top;
+  CLI::App* topCmd = app.add_subcommand("top", "A live view of the busiest books, redrawn every interval");
+  addRegion(topCmd);
+  topCmd->add_option("--count", top.count, "books shown")->check(positive)->capture_default_str();
+  topCmd->add_option("--interval", top.interval, "seconds between frames")->check(seconds)->capture_default_str();
+  topCmd->add_option("--iterations", top.iterations, "stop after K frames")->check(positive);
+
   CLI11_PARSE(app, argc, argv);
   if (decodeCmd->parsed()) return fh::ctl::runDecode(decode);
   if (tailCmd->parsed()) return fh::ctl::runTail(tail, region);
   if (statsCmd->parsed()) return fh::ctl::runStats(stats, region);
+  if (topCmd->parsed()) return fh::ctl::runTop(top, region);
   if (book.file.empty()) return fh::ctl::runBookFromRegion(book, region);
   return fh::ctl::runBookFromFile(book);
 }
