@@ -1,6 +1,6 @@
 // fhsim: the simulator side of the tests and benchmarks. `generate` writes a
-// synthetic ITCH 5.0 trading day as a BinaryFILE; more subcommands (publish)
-// will replay such files onto the network.
+// synthetic ITCH 5.0 trading day as a BinaryFILE; `publish` sends such a file,
+// a capture or a synthetic day as MoldUDP64 on multicast lines A and B.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "generator.h"
+#include "publish.h"
 
 namespace {
 
@@ -30,6 +31,17 @@ int runGenerate(const fh::sim::GeneratorOptions& options, const std::string& out
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhsim generate: %s\n", e.what());
+    return 1;
+  }
+}
+
+int runPublish(const fh::sim::PublishOptions& options) {
+  try {
+    const fh::sim::PublishSummary summary = fh::sim::publish(options);
+    std::fputs(fh::sim::describe(options, summary).c_str(), stderr);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fhsim publish: %s\n", e.what());
     return 1;
   }
 }
@@ -57,7 +69,80 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generateCmd->add_option("--out", out, "file to write, - for standard output")->required();
 
+  fh::sim::PublishOptions publish;
+  fh::sim::LineAddress lineB;
+  uint64_t generateMessages = 0;
+  fh::sim::GeneratorOptions publishDay;
+  CLI::App* publishCmd = app.add_subcommand(
+      "publish", "Send ITCH 5.0 as MoldUDP64 downstream packets to multicast line A (and B), or to a pcap");
+  CLI::Option* fileOpt =
+      publishCmd->add_option("--file", publish.file, "input: a Nasdaq BinaryFILE, or a pcap/pcapng of MoldUDP64");
+  CLI::Option* generateOpt =
+      publishCmd->add_option("--generate", generateMessages, "input: a synthetic day of N messages, made in memory")
+          ->check(kWholeNumber)
+          ->check(CLI::Range(uint64_t{1}, uint64_t{UINT32_MAX}))
+          ->excludes(fileOpt);
+  publishCmd->add_option("--port", publish.filePort, "only the capture's UDP datagrams to this destination port")
+      ->needs(fileOpt);
+  publishCmd->add_option("--symbols", publishDay.symbols, "instruments of the synthetic day")
+      ->check(kWholeNumber)
+      ->check(CLI::Range(uint32_t{1}, uint32_t{65'000}))
+      ->capture_default_str()
+      ->needs(generateOpt);
+  publishCmd->add_option("--seed", publishDay.seed, "seed of the synthetic day")
+      ->check(kWholeNumber)
+      ->capture_default_str()
+      ->needs(generateOpt);
+  publishCmd->add_option("--session", publish.session, "MoldUDP64 session, up to 10 characters")
+      ->capture_default_str();
+  publishCmd->add_option("--first-seq", publish.firstSequence, "sequence number of the first message")
+      ->check(kWholeNumber)
+      ->capture_default_str();
+  publishCmd->add_option("--mtu", publish.mtu, "IP MTU: a packet's payload is at most MTU - 28 bytes")
+      ->check(kWholeNumber)
+      ->capture_default_str();
+  publishCmd->add_option("--messages-per-packet", publish.messagesPerPacket, "at most N messages a packet, 0: as many as fit")
+      ->check(kWholeNumber)
+      ->capture_default_str();
+  publishCmd->add_option("--heartbeats", publish.heartbeats, "heartbeat packets after the last message")
+      ->check(kWholeNumber)
+      ->capture_default_str();
+  publishCmd->add_option("--end-of-session", publish.endOfSessionRepeats, "End of Session packets on each line, at the end")
+      ->check(kWholeNumber)
+      ->capture_default_str();
+  publishCmd->add_option("--group-a", publish.lineA.group, "line A's multicast group (239.0.0.0/8)")->required();
+  publishCmd->add_option("--port-a", publish.lineA.port, "line A's UDP port")->check(kWholeNumber)->required();
+  CLI::Option* groupB = publishCmd->add_option("--group-b", lineB.group, "line B's multicast group (239.0.0.0/8)");
+  CLI::Option* portB = publishCmd->add_option("--port-b", lineB.port, "line B's UDP port")->check(kWholeNumber);
+  groupB->needs(portB);
+  portB->needs(groupB);
+  publishCmd->add_option("--interface", publish.interface, "sending interface: name or IPv4 address");
+  publishCmd->add_option("--source", publish.source, "bind to this source address (198.18.0.0/15)");
+  publishCmd->add_option("--ttl", publish.ttl, "IP_MULTICAST_TTL")->check(kWholeNumber)->capture_default_str();
+  publishCmd->add_flag("--loop", publish.loop, "IP_MULTICAST_LOOP on (local receivers see the packets)");
+  publishCmd->add_option("--rate", publish.rate, "messages per second, 0: as fast as possible")
+      ->check(kWholeNumber)
+      ->capture_default_str();
+  publishCmd->add_option("--b-delay-us", publish.bDelayUs, "line B's copy of each packet this much later")
+      ->check(kWholeNumber);
+  publishCmd->add_option("--drop-a", publish.dropA, "drop every Nth data packet on line A only")->check(kWholeNumber);
+  publishCmd->add_option("--drop-b", publish.dropB, "drop every Nth data packet on line B only")->check(kWholeNumber);
+  publishCmd->add_option("--drop-both", publish.dropBoth, "drop every Nth data packet on both lines (a real gap)")
+      ->check(kWholeNumber);
+  publishCmd->add_option("--reorder-a", publish.reorderA, "send every Nth pair of data packets swapped on line A")
+      ->check(kWholeNumber);
+  publishCmd->add_option("--dry-run-pcap", publish.dryRunPcap,
+                         "write line A's packets (Ethernet/IPv4/UDP) to this pcap instead of sending");
+
   CLI11_PARSE(app, argc, argv);
+  if (publishCmd->parsed()) {
+    if (generateOpt->count() > 0) {
+      publishDay.messages = generateMessages;
+      publish.generate = publishDay;
+    }
+    if (groupB->count() > 0) publish.lineB = lineB;
+    return runPublish(publish);
+  }
   if (generateCmd->parsed()) {
     if (generate.messages < fh::sim::minimumMessages(generate.symbols)) {
       std::fprintf(stderr, "fhsim generate: --messages %llu is too few for --symbols %u: a day needs at least %llu\n",
