@@ -120,7 +120,7 @@ class Replay {
 int replayFile(const Feed& f, feed::Pipeline& pipeline, shm::RegionWriter& writer, bool exitWhenDone) {
   const capture::MappedFile file(f.replay);  // throws, naming the file
   writer.setSourceState(shm::SourceState::Running);
-  fh::notify("READY=1\nSTATUS=replaying " + f.replay);
+  fh::notify("STATUS=replaying " + f.replay);
   feed::FileSourceCounters sourceCounters;
   Replay replay(pipeline, sourceCounters, f.rate);
   const auto t0 = std::chrono::steady_clock::now();
@@ -174,7 +174,7 @@ int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::Reg
   feed::Arbiter<ToPipeline> arbiter(f.arbiter, out);
   pinTo(f.cpu);
   writer.setSourceState(shm::SourceState::Running);
-  fh::notify("READY=1\nSTATUS=receiving " + f.name);
+  fh::notify("STATUS=receiving " + f.name);
   uint64_t emptyPolls = 0, batches = 0;
   uint64_t nextHousekeeping = 0;
   bool announcedEnd = false;
@@ -247,6 +247,8 @@ int run(const Config& config, bool exitWhenDone) {
   if (xdp) daemon::setModeCounters(writer, index, *xdp);
   if (udp) daemon::setModeCounters(writer, index, *udp);
 
+  // The source is open and the region made: ready, before any watchdog ping.
+  fh::notify("READY=1");
   std::atomic<bool> housekeeping{true};
   std::thread housekeeper([&] {
     uint64_t lastBeat = 0;

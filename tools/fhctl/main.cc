@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   bookCmd->add_option("--port", book.port, "only UDP datagrams to this destination port");
   CLI::Option* symbolOpt = bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
   bookCmd->add_option("--busiest", book.busiest, "only the N books with the most price levels, busiest first")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1u, 65536u))
       ->excludes(symbolOpt);
   bookCmd->add_option("--depth", book.depth, "levels per side, 0 for all")->capture_default_str();
   bookCmd->add_flag("--json", book.json, "one JSON line per book");
