@@ -40,13 +40,6 @@ size_t OrderBooks::reservedBytes() const noexcept {
          size_t{config_.maxInstruments} * sizeof(BookSlot);
 }
 
-// Order references are assigned in increasing order through the day, so the
-// low bits keep recent orders in neighbouring slots (hot in cache); the high
-// bits pick a different starting offset for each wrap of the table.
-size_t OrderBooks::home(uint64_t ref) const noexcept {
-  return (ref + (ref >> orderShift_) * 0x9E3779B97F4A7C15ull) & orderMask_;
-}
-
 Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
   for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
     Order& o = orders_.get()[i];
