@@ -91,20 +91,34 @@ wait_counter() {
 start_fhd() {  # start_fhd SOURCE NAME: runs fhd in the receiving namespace, waits for its region
   local cfg
   cfg=$(config "$1" "$2")
-  R "$bin/fhd" --config "$cfg" 2>>"$work/$2.log" &
-  pids+=($!)
-  fhd_pid=$!
+  # `ip netns exec` may fork: the shell records the pid that becomes fhd.
+  rm -f "$work/fhd.pid"
+  R sh -c 'echo $$ >"$0.pid.tmp"; mv "$0.pid.tmp" "$0.pid"; exec "$1" --config "$2" 2>>"$0.$3.log"' \
+    "$work/fhd" "$bin/fhd" "$cfg" "$2" &
   local tries=0
+  until [[ -e $work/fhd.pid ]]; do
+    ((++tries > 400)) && { echo "fhd did not start"; return 1; }
+    sleep 0.05
+  done
+  fhd_pid=$(cat "$work/fhd.pid")
+  pids+=("$fhd_pid")
+  tries=0
   until [[ -e $work/$2 ]] && "$bin/fhctl" stats --shm "$2" --shm-dir "$work" >/dev/null 2>&1; do
-    if ! kill -0 "$fhd_pid" 2>/dev/null; then cat "$work/$2.log"; echo "fhd exited"; return 1; fi
-    ((++tries > 400)) && { echo "fhd did not start"; cat "$work/$2.log"; return 1; }
+    if ! kill -0 "$fhd_pid" 2>/dev/null; then cat "$work/fhd.$2.log"; echo "fhd exited"; return 1; fi
+    ((++tries > 400)) && { echo "fhd did not start"; cat "$work/fhd.$2.log"; return 1; }
     sleep 0.05
   done
 }
 
-stop_fhd() {
+stop_fhd() {  # SIGTERM, then wait (bounded) for a clean exit
   kill -TERM "$fhd_pid"
-  wait "$fhd_pid"
+  local tries=0
+  while kill -0 "$fhd_pid" 2>/dev/null; do
+    ((++tries > 400)) && { echo "fhd did not stop on SIGTERM"; return 1; }
+    sleep 0.05
+  done
+  wait 2>/dev/null || true
+  if grep -q ' error ' "$work"/fhd.*.log 2>/dev/null; then cat "$work"/fhd.*.log; return 1; fi
 }
 
 publish() {  # publish FILE [extra fhsim options]
@@ -177,7 +191,7 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     start_fhd xdp k1
     R ip link show "$vR" | grep -q xdp
     kill -9 "$fhd_pid"
-    wait "$fhd_pid" || true
+    while kill -0 "$fhd_pid" 2>/dev/null; do sleep 0.05; done
     # The BPF link died with the process: no program, and the feed reaches the kernel.
     if R ip link show "$vR" | grep -q xdp; then echo "XDP program left attached"; exit 1; fi
     R python3 "$src/tests/integration/udp_listen.py" 239.1.1.1 26400 198.18.0.2 5 10 >"$work/after.out" &
