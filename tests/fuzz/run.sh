@@ -5,7 +5,7 @@
 set -euo pipefail
 src=$1 build=$2 seconds=${3:-60}
 cmake -S "$src/tests/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 >/dev/null
+cmake --build "$build" -j2 --target fuzz_mold_book >/dev/null
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"

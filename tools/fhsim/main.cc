@@ -131,6 +131,8 @@ int main(int argc, char** argv) {
       ->check(kWholeNumber);
   publishCmd->add_option("--reorder-a", publish.reorderA, "send every Nth pair of data packets swapped on line A")
       ->check(kWholeNumber);
+  publishCmd->add_flag("--stamp", publish.stamp,
+                       "rewrite each message's timestamp with its send time (New York time of day): for benchmarks");
   publishCmd->add_option("--dry-run-pcap", publish.dryRunPcap,
                          "write line A's packets (Ethernet/IPv4/UDP) to this pcap instead of sending");
 

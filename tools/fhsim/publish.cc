@@ -21,6 +21,7 @@
 #include "capture/capture.h"
 #include "feed/file_source.h"
 #include "mold/moldudp64.h"
+#include "record/record.h"
 #include "util/bytes.h"
 
 namespace fh::sim {
@@ -332,6 +333,7 @@ class Publisher {
     const std::span<const uint8_t> packet = builder_.finish();
     const uint64_t number = ++summary_.dataPackets;
     pace();
+    if (o_.stamp) stamp(packet);
     scheduled_ += count;
 
     const bool both = every(o_.dropBoth, number);
@@ -368,6 +370,29 @@ class Publisher {
     serviceDelayed();
     sendA(packet, 0);
     if (o_.lineB) sendB(packet, 0);
+  }
+
+  // Each message's 6-byte timestamp (offset 5) becomes now, New York time of day.
+  void stamp(std::span<const uint8_t> packet) {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    const int64_t now = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    if (midnight_ == 0 || now - midnight_ >= 86'400'000'000'000 || now < midnight_) {
+      tm utc{};
+      const time_t secs = ts.tv_sec;
+      gmtime_r(&secs, &utc);
+      midnight_ = record::easternMidnightNs(utc.tm_year + 1900, unsigned(utc.tm_mon + 1), unsigned(utc.tm_mday));
+      if (now < midnight_) midnight_ -= 86'400'000'000'000;
+    }
+    const uint64_t timeOfDay = uint64_t(now - midnight_);
+    uint8_t* p = buffer_.data() + mold::kHeaderLength;
+    uint8_t* const end = buffer_.data() + packet.size();
+    while (p + 2 <= end) {
+      const uint16_t length = loadBe16(p);
+      if (length >= 11 && p + 2 + length <= end)
+        for (int i = 0; i < 6; ++i) p[2 + 5 + i] = uint8_t(timeOfDay >> (40 - 8 * i));
+      p += 2 + length;
+    }
   }
 
   static bool every(uint32_t n, uint64_t number) { return n != 0 && number % n == 0; }
@@ -435,6 +460,7 @@ class Publisher {
   const PublishOptions& o_;
   PublishSummary& summary_;
   std::vector<uint8_t> buffer_;
+  int64_t midnight_ = 0;
   uint64_t next_;
   mold::PacketBuilder builder_;
   Line a_, b_;

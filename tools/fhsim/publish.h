@@ -46,6 +46,10 @@ struct PublishOptions {
   uint32_t reorderA = 0;  // pairs of data packets (1,2), (3,4)...: every Nth pair goes out swapped on A
 
   std::string dryRunPcap;  // write line A's packets here instead of sending
+  // Rewrite each message's ITCH timestamp with the time the packet is sent
+  // (nanoseconds since midnight in New York, today): a receiver's ts_recv -
+  // ts_event is then the network path's delay. For benchmarks.
+  bool stamp = false;
 };
 
 struct LineSummary {
