@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "process.h"
 #include "testdata.h"
 
 extern char** environ;
@@ -32,30 +33,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A directory of its own under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "fhctl_test.XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
+using fh::test::Run;
+using fh::test::TempDir;
 
- private:
-  fs::path path_;
-};
-
-std::string readAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+std::string readAll(const fs::path& path) { return fh::test::readFile(path); }
 
 void writeAll(const fs::path& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -63,47 +44,8 @@ void writeAll(const fs::path& path, std::string_view bytes) {
   REQUIRE(out.good());
 }
 
-struct Run {
-  bool exited = false;  // by exit(), not by a signal
-  int exitCode = -1;
-  int signal = 0;
-  std::string out, err;
-};
-
 // Runs fhctl with `args`, stdin from /dev/null, stdout and stderr to files.
-Run fhctl(const std::vector<std::string>& args) {
-  TempDir dir;
-  const std::string outPath = (dir.path() / "stdout").string();
-  const std::string errPath = (dir.path() / "stderr").string();
-  const std::string program = fh::test::binary("fhctl");
-  REQUIRE(::access(program.c_str(), X_OK) == 0);
-
-  std::vector<std::string> argvStrings{program};
-  argvStrings.insert(argvStrings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : argvStrings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, 1, outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, 2, errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(spawned == 0);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-
-  Run r;
-  r.exited = WIFEXITED(status);
-  r.exitCode = r.exited ? WEXITSTATUS(status) : -1;
-  r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  r.out = readAll(outPath);
-  r.err = readAll(errPath);
-  return r;
-}
+Run fhctl(const std::vector<std::string>& args) { return fh::test::run("fhctl", args); }
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
