@@ -63,6 +63,12 @@ class Arbiter {
       startSession(h);
     }
     if (h.count == mold::kEndOfSessionCount) {
+      // Its sequence is the session's end: a hole before it is real too.
+      if (h.sequence > next_ && h.sequence > announced_) {
+        announced_ = h.sequence;
+        noteHole(recvNs);
+      }
+      expire(recvNs);
       if (!ended_) {
         ended_ = true;
         ++counters_.endOfSession;
@@ -140,6 +146,22 @@ class Arbiter {
         ++counters_.duplicates;  // the other line's copy of a held packet
         return;
       }
+    // No room to wait: the oldest hole is lost, which may let held packets go
+    // and make room (or make this packet the next one).
+    while (heldCount_ == held_.size()) {
+      const uint64_t before = next_;
+      declareGap(recvNs);
+      if (next_ == before) break;
+      if (end <= next_) {
+        ++counters_.duplicates;
+        return;
+      }
+      if (first <= next_) {
+        emit(payload, recvNs);
+        release(recvNs);
+        return;
+      }
+    }
     if (payload.size() <= kMaxPacket && heldCount_ < held_.size()) {
       for (size_t i = 0; i < held_.size(); ++i)
         if (!held_[i].used) {
@@ -150,14 +172,14 @@ class Arbiter {
           return;
         }
     }
-    // No room to wait: what is missing before this packet is lost.
+    // A packet too large to hold: what is missing before it is lost.
     declareGap(recvNs);
     if (end <= next_) {
       ++counters_.duplicates;
       return;
     }
     if (first > next_) lose(first);
-    if (!emit(payload, recvNs)) ++counters_.line[0].malformed;
+    emit(payload, recvNs);
     release(recvNs);
   }
 

@@ -2,7 +2,7 @@
 # Tier 3: fhsim and fhd on either side of a veth pair, each in a network
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
-#   CASE = replay-xdp | replay-udp | coexist | kill | queues
+#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -220,6 +220,33 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     echo "frames by queue: 0: $q0, 1: $q1"
     [[ $q0 -gt 0 && $q1 -gt 0 ]]
     [[ $(counter line_a.packets q) -gt 0 && $(counter line_b.packets q) -gt 0 ]]
+    stop_fhd
+    ;;
+  faults)
+    # Line A loses every third packet; B, later by 300 µs, fills the holes: nothing is lost.
+    bx=$testdata/itch50/bx_sample_20191230.NASDAQ_ITCH50
+    start_fhd xdp f1
+    publish "$bx" --drop-a 3 --b-delay-us 300
+    wait_counter arbiter.end_of_session f1 1
+    [[ $(counter arbiter.gaps f1) == 0 ]]
+    [[ $("$bin/fhctl" book --shm f1 --shm-dir "$work" --json --depth 0) == "$("$bin/fhctl" book --from "$bx" --json)" ]]
+    echo "A losing packets: books exact, $(counter arbiter.filled f1) holes filled by the other line"
+    stop_fhd
+    rm -f "$work/f1"
+    # Both lines lose every 50th packet: gaps, counted, and the books say stale.
+    start_fhd xdp f2
+    publish "$bx" --drop-both 50
+    wait_counter arbiter.end_of_session f2 1
+    tries=0  # every message either arrived or was declared lost (each hole waits gap_timeout_us)
+    until (( $(counter messages f2) + $(counter arbiter.gap_messages f2) >= 12012 )); do
+      ((++tries > 600)) && { echo "timeout waiting for the gaps"; exit 1; }
+      sleep 0.05
+    done
+    gaps=$(counter arbiter.gaps f2) stale=$(counter book.stale f2)
+    echo "both lines losing packets: $gaps gaps, $(counter arbiter.gap_messages f2) messages lost, $stale books stale"
+    # fhsim drops data packets 50, 100, ... 300 of 325 on both lines: 6 packets, 219 messages.
+    [[ $gaps == 6 && $(counter arbiter.gap_messages f2) == 219 && $(counter messages f2) == 11793 && $stale -gt 0 ]]
+    "$bin/fhctl" book --shm f2 --shm-dir "$work" | grep -q STALE
     stop_fhd
     ;;
   *) echo "unknown case $case"; exit 2 ;;

@@ -130,6 +130,28 @@ TEST_CASE("arbiter: when the held store is full the hole is lost at once", "[arb
   CHECK(out.sequences == want);
 }
 
+TEST_CASE("arbiter: a full store loses only the holes, oldest first", "[arbiter]") {
+  Out out;
+  Arbiter a({.heldPackets = 4, .gapTimeoutNs = 1'000'000'000}, out);
+  // Packets 3, 6, 9, ... never come; the rest arrive in order.
+  for (uint64_t k = 0; k < 30; ++k)
+    if (k % 3 != 2 || k == 0) a.packet(0, packet(k), k);
+  for (uint64_t t = 2; t < 6; ++t) a.idle(t * 1'000'000'000);  // each remaining hole times out in turn
+  std::vector<uint64_t> want;
+  std::vector<std::pair<uint64_t, uint64_t>> gaps;
+  for (uint64_t k = 0; k < 30; ++k) {
+    if (k % 3 == 2) {
+      if (k < 29) gaps.emplace_back(1 + 3 * k, 3);  // the last hole has nothing after it: not yet a gap
+      continue;
+    }
+    for (uint64_t m = 1 + 3 * k; m < 4 + 3 * k; ++m) want.push_back(m);
+  }
+  CHECK(out.sequences == want);
+  CHECK(out.gaps == gaps);
+  CHECK(a.counters().gapMessages == 27);
+  CHECK(a.counters().duplicates == 0);
+}
+
 TEST_CASE("arbiter: heartbeats, a hole they reveal, end of session, a new session", "[arbiter]") {
   Out out;
   Arbiter a({.heldPackets = 4, .gapTimeoutNs = 100}, out);
