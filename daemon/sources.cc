@@ -1,5 +1,7 @@
 #include "sources.h"
 
+#include "util/busy_poll.h"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -11,12 +13,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#ifndef SO_PREFER_BUSY_POLL
-#define SO_PREFER_BUSY_POLL 69
-#endif
-#ifndef SO_BUSY_POLL_BUDGET
-#define SO_BUSY_POLL_BUDGET 70
-#endif
 
 namespace fh::daemon {
 
@@ -70,12 +66,7 @@ int joinGroup(const std::string& interface, const Line& line, bool bindToGroup, 
     const int bytes = 16 << 20;
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
       ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    if (busyPoll) {
-      const int us = int(busyPollUs), budget = int(busyPollBudget);
-      busyPolling = ::setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) == 0 &&
-                    ::setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one) == 0 &&
-                    ::setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget) == 0;
-    }
+    if (busyPoll) busyPolling = enableBusyPoll(fd, busyPollUs, busyPollBudget);
   }
   return fd;
 }

@@ -1,5 +1,7 @@
 #include "xsk/socket.h"
 
+#include "util/busy_poll.h"
+
 #include <linux/if_link.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -9,12 +11,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#ifndef SO_PREFER_BUSY_POLL
-#define SO_PREFER_BUSY_POLL 69
-#endif
-#ifndef SO_BUSY_POLL_BUDGET
-#define SO_BUSY_POLL_BUDGET 70
-#endif
 
 namespace fh::xsk {
 
@@ -64,14 +60,7 @@ Socket::Socket(const SocketConfig& config) : config_(config) {
   for (uint32_t i = 0; i < n; ++i) *xsk_ring_prod__fill_addr(&fill_, index + i) = uint64_t{i} * config.frameSize;
   xsk_ring_prod__submit(&fill_, n);
 
-  if (config.busyPoll) {
-    const int one = 1;
-    const int us = int(config.busyPollUs);
-    const int budget = int(config.busyPollBudget);
-    busyPolling_ = ::setsockopt(fd(), SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one) == 0 &&
-                   ::setsockopt(fd(), SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) == 0 &&
-                   ::setsockopt(fd(), SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget) == 0;
-  }
+  if (config.busyPoll) busyPolling_ = enableBusyPoll(fd(), config.busyPollUs, config.busyPollBudget);
 }
 
 Socket::~Socket() {

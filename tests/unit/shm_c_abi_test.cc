@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "process.h"
+#include "shm_fixture.h"
 #include "shm/consumer.h"
 #include "shm/fh_consumer.h"
 #include "shm/writer.h"
@@ -30,16 +31,7 @@ using fh::shm::RegionConfig;
 using fh::shm::RegionWriter;
 using fh::test::TempDir;
 
-RegionConfig smallRegion(const TempDir& dir, const std::string& name = "t") {
-  RegionConfig c;
-  c.name = name;
-  c.directory = dir.str();
-  c.maxInstruments = 64;
-  c.depth = 4;
-  c.ringBytes = 64 << 10;
-  c.counters = {"alpha", "beta"};
-  return c;
-}
+using fh::test::smallRegion;
 
 // Owns a handle; opened with the region's directory and a refresh on every idle poll.
 struct Handle {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "process.h"
+#include "shm_fixture.h"
 #include "shm/consumer.h"
 #include "shm/writer.h"
 
@@ -28,16 +29,7 @@ using fh::shm::RegionConfig;
 using fh::shm::RegionWriter;
 using fh::test::TempDir;
 
-RegionConfig smallRegion(const TempDir& dir, const std::string& name = "t") {
-  RegionConfig c;
-  c.name = name;
-  c.directory = dir.str();
-  c.maxInstruments = 64;
-  c.depth = 4;
-  c.ringBytes = 64 << 10;
-  c.counters = {"alpha", "beta"};
-  return c;
-}
+using fh::test::smallRegion;
 
 Consumer::Options at(const TempDir& dir, fh::shm::StartAt start = fh::shm::StartAt::Live) {
   Consumer::Options o;
