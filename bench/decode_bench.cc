@@ -11,9 +11,12 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "book/book_builder.h"
 #include "book/prefetch_window.h"
 #include "capture/capture.h"
+#include "feed/feed.h"
 #include "itch/decoder.h"
 #include "mold/moldudp64.h"
 
@@ -111,7 +114,7 @@ int main(int argc, char** argv) {
     if (b.count() > 0) flush();
   }
 
-  std::vector<double> tFraming, tDecode, tMoldDecode, tBook, tBookPlain;
+  std::vector<double> tFraming, tDecode, tMoldDecode, tBook, tBookPlain, tFeed;
   uint64_t sink = 0;
   fh::itch::DecodeCounters lastCounters;
   uint64_t liveOrders = 0, liveLevels = 0, booksWithOrders = 0, records = 0, unknownRefs = 0;
@@ -153,6 +156,25 @@ int main(int argc, char** argv) {
       }));
       sink += out.checksum;
     }
+    {  // fhd's whole feed: the same books, tick records and book snapshots into a region
+      fh::shm::RegionConfig region;
+      region.name = "fh-decode-bench-" + std::to_string(::getpid());
+      region.maxInstruments = config.maxInstruments;
+      region.counters = fh::feed::feedCounterNames();
+      fh::shm::RegionWriter writer(region);
+      fh::book::OrderBooks books(config);
+      fh::feed::ItchFeed feed(books, writer, 0, {});
+      tFeed.push_back(timed([&] {
+        uint64_t count = 0;
+        fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
+          feed.message(position, 0, msg, n);
+          if ((++count & 1023) == 0) feed.endOfBatch();  // as fhd --replay does
+        });
+        feed.endOfBatch();
+      }));
+      sink += writer.recordsPublished();
+      ::unlink(fh::shm::regionPath(region).c_str());
+    }
     fh::book::OrderBooks books(config);  // built and touched before the clock starts
     CountRecords out;
     fh::book::BookBuilder<CountRecords> builder(books, out, 0);
@@ -163,7 +185,7 @@ int main(int argc, char** argv) {
         fh::itch::decode(e.msg, e.length, builder);
       };
       fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
-        window.push(position, msg, n, process);
+        window.push({position, 0, msg, n}, process);
       });
       window.drain(process);
     }));
@@ -195,6 +217,7 @@ int main(int argc, char** argv) {
   row("decode, MoldUDP64 packets", tMoldDecode);
   row("decode + book + records", tBookPlain);
   row("  same, prefetch window", tBook);
+  row("fhd's feed into a region", tFeed);
   std::printf("book            %llu live orders, %llu levels, %llu instruments with orders, %llu records, "
               "%llu unknown references\n",
               (unsigned long long)liveOrders, (unsigned long long)liveLevels, (unsigned long long)booksWithOrders,
@@ -202,10 +225,10 @@ int main(int argc, char** argv) {
   std::printf("peak RSS        %ld MiB (file mapping %zu MiB, packet copy %zu MiB, book stores %zu MiB)\n",
               peakRssMiB(), bytes.size() >> 20, packets.size() >> 20, storeBytes >> 20);
   std::printf("{\"messages\":%llu,\"decode_mps\":%.0f,\"decode_mold_mps\":%.0f,\"book_mps\":%.0f,"
-              "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"book_plain_mps\":%.0f,\"book_vs_decode\":%.2f,\"live_orders\":%llu,"
+              "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"feed_mps\":%.0f,\"feed_ns\":%.2f,\"book_plain_mps\":%.0f,\"book_vs_decode\":%.2f,\"live_orders\":%llu,"
               "\"instruments\":%llu,\"peak_rss_mib\":%ld,\"checksum\":%llu}\n",
               (unsigned long long)messages, rate(tDecode), rate(tMoldDecode), rate(tBook), nsPer(tDecode),
-              nsPer(tBook), rate(tBookPlain), median(tBook) / median(tDecode), (unsigned long long)liveOrders,
+              nsPer(tBook), rate(tFeed), nsPer(tFeed), rate(tBookPlain), median(tBook) / median(tDecode), (unsigned long long)liveOrders,
               (unsigned long long)booksWithOrders, peakRssMiB(), (unsigned long long)(sink & 0xFFFF));
   return 0;
 }

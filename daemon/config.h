@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "book/order_book.h"
-#include "feed/arbiter.h"
+#include "feed/sequencer.h"
 #include "shm/writer.h"
 
 namespace fh::daemon {
@@ -45,7 +45,7 @@ struct Feed {
   uint32_t batch = 64;
   Line lineA;
   std::optional<Line> lineB;
-  feed::ArbiterConfig arbiter;
+  feed::SequencerConfig sequencer;
   std::string replay;  // file
   double rate = 0;     // file: messages/s, 0 = full speed
   std::string tradingDate;  // YYYY-MM-DD; empty: today in New York

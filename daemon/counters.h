@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "config.h"
-#include "feed/arbiter.h"
+#include "feed/sequencer.h"
 #include "shm/writer.h"
 #include "sources.h"
 
@@ -74,7 +74,7 @@ inline SourceCounterIndex addSourceCounterNames(std::vector<std::string>& names,
 }
 
 template <class Source>
-void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const feed::ArbiterCounters& a,
+void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const feed::SequencerCounters& a,
                         const Source& source) noexcept {
   const auto set = [&](SourceCounter c, uint64_t v) { w.set(i.at(c), v); };
   set(SourceCounter::LineAPackets, a.line[0].packets);

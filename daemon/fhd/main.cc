@@ -1,6 +1,6 @@
 // fhd: the feed handler daemon. One feed from one source (AF_XDP sockets fed
 // by the XDP steering program, kernel UDP sockets, or a capture file) through
-// one pipeline (A/B arbitration → ITCH decode → books → shared memory), on a
+// one feed (lib/feed/feed.h: sequencer → ITCH handler → region publisher), on a
 // worker thread pinned to its CPU; a housekeeping thread keeps the heartbeat,
 // the kernel-side counters and the systemd watchdog. Runs until SIGTERM or
 // SIGINT; a file replay may end it (--exit-when-done).
@@ -25,9 +25,8 @@
 #include "capture/capture.h"
 #include "config.h"
 #include "counters.h"
-#include "feed/arbiter.h"
+#include "feed/feed.h"
 #include "feed/file_source.h"
-#include "feed/pipeline.h"
 #include "record/record.h"
 #include "shm/clock.h"
 #include "shm/writer.h"
@@ -80,15 +79,17 @@ void pinTo(int cpu) {
                               std::strerror(e));
 }
 
-// Replays a file through the pipeline, keeping to `rate` messages/s if set.
+// Replays a file through the feed, keeping to `rate` messages/s if set.
 class Replay {
  public:
-  Replay(feed::Pipeline& pipeline, const feed::FileSourceCounters& source, double rate)
-      : pipeline_(pipeline), source_(source), rate_(rate) {}
+  Replay(feed::ItchFeed& feed, const feed::FileSourceCounters& source, double rate)
+      : feed_(feed), source_(source), rate_(rate) {}
 
   void message(const feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
     if (stopping()) return;
-    pipeline_.message(meta.sequence, meta.fromPacket ? meta.receivedNs : shm::realtimeNs(), msg, length);
+    // A BinaryFILE has no receive times: the clock, read once every 64 messages.
+    if ((count_ & 63) == 0) nowNs_ = shm::realtimeNs();
+    feed_.message(meta.sequence, meta.fromPacket ? meta.receivedNs : nowNs_, msg, length);
     if ((++count_ & 1023) == 0) {
       workerAlive();
       sync();
@@ -99,10 +100,11 @@ class Replay {
 
   void sync() {
     const auto& s = source_;
-    pipeline_.setSourceCounters(s.packets, s.portFiltered + s.notIpv4 + s.fragments + s.notUdp + s.truncatedFrames +
-                                               s.unknownLink);
-    pipeline_.syncCounters();
+    feed_.endOfBatch();
+    feed_.syncCounters(s.packets, s.portFiltered + s.notIpv4 + s.fragments + s.notUdp + s.truncatedFrames +
+                                      s.unknownLink);
   }
+  uint64_t messages() const noexcept { return count_; }
 
  private:
   void pace() {
@@ -110,34 +112,37 @@ class Replay {
     std::this_thread::sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due));
   }
 
-  feed::Pipeline& pipeline_;
+  feed::ItchFeed& feed_;
   const feed::FileSourceCounters& source_;
   double rate_;
   uint64_t count_ = 0;
+  uint64_t nowNs_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-int replayFile(const Feed& f, feed::Pipeline& pipeline, shm::RegionWriter& writer, bool exitWhenDone) {
+int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, bool exitWhenDone) {
   const capture::MappedFile file(f.replay);  // throws, naming the file
   writer.setSourceState(shm::SourceState::Running);
   fh::notify("STATUS=replaying " + f.replay);
   feed::FileSourceCounters sourceCounters;
-  Replay replay(pipeline, sourceCounters, f.rate);
+  Replay replay(feed, sourceCounters, f.rate);
   const auto t0 = std::chrono::steady_clock::now();
   const feed::FileSourceResult result = feed::replayFile(file.bytes(), {}, sourceCounters, replay);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   replay.sync();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!result.ok()) {
     spdlog::error("{}", result.describe(f.replay));
     writer.setSourceState(shm::SourceState::Failed);
     return 1;
   }
   writer.setSourceState(shm::SourceState::Done);
-  const auto& d = pipeline.decodeCounters();
-  spdlog::info("replayed {}: {} messages in {:.3f} s, {} records, {} live orders; skipped {} unknown types, {} wrong "
-               "lengths, {} references to unknown orders",
-               f.replay, d.messages, seconds, writer.recordsPublished(), pipeline.books().liveOrders(),
-               d.unknownType, d.badLength, pipeline.books().counters().unknownOrder);
+  const auto& d = feed.handler().decodeCounters();
+  const book::OrderBooks& books = feed.handler().books();
+  spdlog::info("replayed {}: {} messages in {:.3f} s ({:.2f}M messages/s, {:.1f} ns/message), {} records, {} live "
+               "orders; skipped {} unknown types, {} wrong lengths, {} references to unknown orders",
+               f.replay, d.messages, seconds, double(replay.messages()) / seconds / 1e6,
+               seconds * 1e9 / double(std::max<uint64_t>(replay.messages(), 1)), writer.recordsPublished(),
+               books.liveOrders(), d.unknownType, d.badLength, books.counters().unknownOrder);
   fh::notify("STATUS=replay done; serving the books");
   while (!exitWhenDone && !stopping()) {
     workerAlive();
@@ -146,32 +151,16 @@ int replayFile(const Feed& f, feed::Pipeline& pipeline, shm::RegionWriter& write
   return 0;
 }
 
-// The arbiter's output: messages into the pipeline, gaps into stale books.
-struct ToPipeline {
-  feed::Pipeline& pipeline;
-  bool ended = false;
-  void deliver(uint64_t seq, const uint8_t* msg, uint16_t n, uint64_t recvNs) noexcept {
-    pipeline.message(seq, recvNs, msg, n);
-  }
-  void gap(uint64_t first, uint64_t count) noexcept { pipeline.gap(first, count); }
-  void endOfSession() noexcept { ended = true; }
-};
-
-// The pipeline's packet counters, from both lines as the arbiter saw them.
-void syncPackets(feed::Pipeline& pipeline, const feed::ArbiterCounters& a) {
-  mold::PacketCounters p;
-  p.packets = a.line[0].packets + a.line[1].packets;
-  p.heartbeats = a.heartbeats;
-  p.endOfSession = a.endOfSession;
-  p.truncated = a.line[0].malformed + a.line[1].malformed;
-  pipeline.setSourceCounters(p, 0);
+template <class Source>
+void syncAll(feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::SourceCounterIndex& index,
+             const Source& source) {
+  feed.syncCounters(feed::packetCounters(feed.sequencer().counters()), 0);
+  daemon::syncSourceCounters(writer, index, feed.sequencer().counters(), source);
 }
 
 template <class Source>
-int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::RegionWriter& writer,
+int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionWriter& writer,
                daemon::SourceCounterIndex index) {
-  ToPipeline out{pipeline};
-  feed::Arbiter<ToPipeline> arbiter(f.arbiter, out);
   pinTo(f.cpu);
   writer.setSourceState(shm::SourceState::Running);
   fh::notify("STATUS=receiving " + f.name);
@@ -179,11 +168,12 @@ int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::Reg
   uint64_t nextHousekeeping = 0;
   bool announcedEnd = false;
   const auto onPacket = [&](int line, std::span<const uint8_t> payload, uint64_t recvNs) {
-    arbiter.packet(line, payload, recvNs);
+    feed.packet(line, payload, recvNs);
   };
   while (!stopping()) {
     const uint32_t n = source.receive(onPacket);
     if (n > 0) {
+      feed.endOfBatch();
       emptyPolls = 0;
       if ((++batches & 63) != 0) continue;
     } else {
@@ -201,25 +191,21 @@ int runNetwork(const Feed& f, Source& source, feed::Pipeline& pipeline, shm::Reg
     if (now < nextHousekeeping) continue;
     nextHousekeeping = now + 1'000'000;  // at most once a millisecond
     workerAlive();
-    arbiter.idle(now);
-    syncPackets(pipeline, arbiter.counters());
-    pipeline.syncCounters();
-    daemon::syncSourceCounters(writer, index, arbiter.counters(), source);
-    if (out.ended && !announcedEnd) {
+    feed.idle(now);
+    syncAll(feed, writer, index, source);
+    if (feed.sequencer().counters().endOfSession > 0 && !announcedEnd) {
       announcedEnd = true;
-      spdlog::info("{}: end of session at sequence {}", f.name, arbiter.nextSequence());
+      spdlog::info("{}: end of session at sequence {}", f.name, feed.sequencer().nextSequence());
     }
   }
-  syncPackets(pipeline, arbiter.counters());
-  pipeline.syncCounters();
-  daemon::syncSourceCounters(writer, index, arbiter.counters(), source);
+  syncAll(feed, writer, index, source);
   return 0;
 }
 
 int run(const Config& config, bool exitWhenDone) {
   const Feed& f = config.feeds.front();
   shm::RegionConfig region = config.region;
-  region.counters = feed::pipelineCounterNames();
+  region.counters = feed::feedCounterNames();
   const daemon::SourceCounterIndex index = daemon::addSourceCounterNames(region.counters, f);
   const int64_t midnight = tradingMidnight(f.tradingDate);
 
@@ -241,7 +227,7 @@ int run(const Config& config, bool exitWhenDone) {
 
   book::OrderBooks books(config.book);
   shm::RegionWriter writer(region);
-  auto pipeline = std::make_unique<feed::Pipeline>(books, writer, midnight);
+  auto feed = std::make_unique<feed::ItchFeed>(books, writer, midnight, f.sequencer);
   spdlog::info("region {} ready: {} instruments, depth {}, ring {} MiB, generation {:016x}", writer.path(),
                region.maxInstruments, region.depth, region.ringBytes >> 20, writer.header().generation);
   if (xdp) daemon::setModeCounters(writer, index, *xdp);
@@ -267,9 +253,9 @@ int run(const Config& config, bool exitWhenDone) {
   });
   int status = 0;
   try {
-    if (xdp) status = runNetwork(f, *xdp, *pipeline, writer, index);
-    else if (udp) status = runNetwork(f, *udp, *pipeline, writer, index);
-    else status = replayFile(f, *pipeline, writer, exitWhenDone);
+    if (xdp) status = runNetwork(f, *xdp, *feed, writer, index);
+    else if (udp) status = runNetwork(f, *udp, *feed, writer, index);
+    else status = replayFile(f, *feed, writer, exitWhenDone);
   } catch (...) {
     housekeeping = false;
     housekeeper.join();

@@ -2,7 +2,9 @@
 // into normalized records (record.h) for a sink: MBO for every order event and
 // trade, MBP-1 whenever the top of a book changes. The sink is a compile-time
 // type with `void mbo(const record::MboMsg&)` and `void mbp1(const
-// record::Mbp1Msg&)`. Runs on the feed's one writer thread; never allocates.
+// record::Mbp1Msg&)`. Each handler returns what the message did to the books
+// (BookChange), so that the caller republishes only what moved. Runs on the
+// feed's one writer thread; never allocates.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,36 @@
 #include "record/record.h"
 
 namespace fh::book {
+
+// The book a message touched and the index from the top, before the change,
+// of the shallowest level it changed; kNoLevel when no level moved (a print,
+// a refused or unknown update).
+struct BookChange {
+  static constexpr uint32_t kNoLevel = UINT32_MAX;
+  uint16_t locate = 0;
+  Side side = Side::Bid;
+  uint32_t depth = kNoLevel;
+};
+
+// The messages that move books: a handler of ITCH for books takes them all.
+template <class H>
+concept ItchBookHandler = requires(H& h, const itch::StockDirectory& r, const itch::StockTradingAction& ha,
+                                   const itch::AddOrder& a, const itch::AddOrderMpid& f,
+                                   const itch::OrderExecuted& e, const itch::OrderExecutedWithPrice& c,
+                                   const itch::OrderCancel& x, const itch::OrderDelete& d,
+                                   const itch::OrderReplace& u, const itch::Trade& p, const itch::CrossTrade& q) {
+  h.on(r);
+  h.on(ha);
+  h.on(a);
+  h.on(f);
+  h.on(e);
+  h.on(c);
+  h.on(x);
+  h.on(d);
+  h.on(u);
+  h.on(p);
+  h.on(q);
+};
 
 struct BuilderCounters {
   uint64_t locateMismatch = 0;  // a message's locate differs from its order's (order's wins)
@@ -50,57 +82,75 @@ class BookBuilder {
     if (length >= itch::kHeaderLength) books_.prefetchTop(loadBe16(msg + 1));
   }
 
-  void on(const itch::StockDirectory& m) noexcept { books_.setSymbol(m.locate(), m.p + 11); }
-  void on(const itch::StockTradingAction& m) noexcept {
+  BookChange on(const itch::StockDirectory& m) noexcept {
+    books_.setSymbol(m.locate(), m.p + 11);
+    return {m.locate(), Side::Bid, BookChange::kNoLevel};
+  }
+  BookChange on(const itch::StockTradingAction& m) noexcept {
     books_.setTradingState(m.locate(), m.tradingState());
+    return {m.locate(), Side::Bid, BookChange::kNoLevel};
   }
 
   // Also receives F (AddOrderMpid derives from AddOrder).
-  void on(const itch::AddOrder& m) noexcept {
+  BookChange on(const itch::AddOrder& m) noexcept {
     const Instrument* in = books_.instrument(m.locate());
     if (in != nullptr && in->symbol[0] == '\0') books_.setSymbol(m.locate(), m.stockRaw());
     const Update u = books_.add(m.locate(), m.orderRef(), m.side(), m.shares(), m.price());
-    if (u.status == Status::Ok) emit(m, u, m.orderRef(), record::Action::Add, u.price, kFlagsLast);
+    if (u.status != Status::Ok) return {m.locate(), Side::Bid, BookChange::kNoLevel};
+    emit(m, u, m.orderRef(), record::Action::Add, u.price, kFlagsLast);
+    return {u.locate, u.side, u.depth};
   }
 
-  void on(const itch::OrderExecuted& m) noexcept {
+  BookChange on(const itch::OrderExecuted& m) noexcept {
     const Update u = books_.execute(m.orderRef(), m.executedShares());
-    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Fill, u.price, kFlagsLast);
+    if (!checked(m, u)) return {};
+    emit(m, u, m.orderRef(), record::Action::Fill, u.price, kFlagsLast);
+    return {u.locate, u.side, u.depth};
   }
 
-  void on(const itch::OrderExecutedWithPrice& m) noexcept {
+  BookChange on(const itch::OrderExecutedWithPrice& m) noexcept {
     const Update u = books_.execute(m.orderRef(), m.executedShares());
-    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Fill, m.executionPrice(), kFlagsLast);
+    if (!checked(m, u)) return {};
+    emit(m, u, m.orderRef(), record::Action::Fill, m.executionPrice(), kFlagsLast);
+    return {u.locate, u.side, u.depth};
   }
 
-  void on(const itch::OrderCancel& m) noexcept {
+  BookChange on(const itch::OrderCancel& m) noexcept {
     const Update u = books_.cancel(m.orderRef(), m.canceledShares());
-    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
+    if (!checked(m, u)) return {};
+    emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
+    return {u.locate, u.side, u.depth};
   }
 
-  void on(const itch::OrderDelete& m) noexcept {
+  BookChange on(const itch::OrderDelete& m) noexcept {
     const Update u = books_.remove(m.orderRef());
-    if (checked(m, u)) emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
+    if (!checked(m, u)) return {};
+    emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
+    return {u.locate, u.side, u.depth};
   }
 
-  void on(const itch::OrderReplace& m) noexcept {
+  BookChange on(const itch::OrderReplace& m) noexcept {
     Update removed;
     const Update added = books_.replace(m.originalOrderRef(), m.newOrderRef(), m.shares(), m.price(), removed);
-    if (removed.status != Status::Ok) return;
+    if (removed.status != Status::Ok) return {};
     checked(m, removed);
     const bool both = added.status == Status::Ok;
     emit(m, removed, m.originalOrderRef(), record::Action::Cancel, removed.price, both ? 0 : kFlagsLast);
-    if (both) emit(m, added, m.newOrderRef(), record::Action::Add, added.price, kFlagsLast);
+    if (!both) return {removed.locate, removed.side, removed.depth};
+    emit(m, added, m.newOrderRef(), record::Action::Add, added.price, kFlagsLast);
+    return {removed.locate, removed.side, removed.depth < added.depth ? removed.depth : added.depth};
   }
 
   // Prints that never touch the displayed book.
-  void on(const itch::Trade& m) noexcept {
+  BookChange on(const itch::Trade& m) noexcept {
     trade(m, m.orderRef(), m.price(), m.shares(), m.side() == 'B' ? record::Side::Bid : record::Side::Ask);
+    return {m.locate(), Side::Bid, BookChange::kNoLevel};
   }
-  void on(const itch::CrossTrade& m) noexcept {
+  BookChange on(const itch::CrossTrade& m) noexcept {
     const uint64_t shares = m.shares();
     trade(m, 0, m.crossPrice(), shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(shares),
           record::Side::None);
+    return {m.locate(), Side::Bid, BookChange::kNoLevel};
   }
 
  private:

@@ -305,20 +305,6 @@ void OrderBooks::setTradingState(uint16_t locate, char state) noexcept {
   books_[locate].instrument.tradingState = state;
 }
 
-const Instrument* OrderBooks::instrument(uint16_t locate) const noexcept {
-  if (locate >= config_.maxInstruments) return nullptr;
-  return &books_[locate].instrument;
-}
 
-uint32_t OrderBooks::depth(uint16_t locate, Side side) const noexcept {
-  if (locate >= config_.maxInstruments) return 0;
-  return books_[locate].sides[static_cast<int>(side)].size;
-}
-
-PriceLevel OrderBooks::level(uint16_t locate, Side side, uint32_t index) const noexcept {
-  const Ladder& ladder = books_[locate].sides[static_cast<int>(side)];
-  const Level& l = levels_[ladder.offset + ladder.size - 1 - index];
-  return PriceLevel{side == Side::Bid ? l.key : ~l.key, l.orders, l.shares};
-}
 
 }  // namespace fh::book

@@ -6,6 +6,7 @@
 // One writer thread owns an OrderBooks; nothing here is safe to share.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -123,6 +124,17 @@ class OrderBooks {
     for (const Ladder& l : books_[locate].sides)
       if (l.size > 0) prefetchLine(&levels_[l.offset + l.size - 1]);
   }
+  // The best `count` levels of both sides (a snapshot of the book follows).
+  void prefetchLevels(uint16_t locate, uint32_t count) const noexcept {
+    if (locate >= config_.maxInstruments) return;
+    for (const Ladder& l : books_[locate].sides) {
+      if (l.size == 0) continue;
+      const Level* best = &levels_[l.offset + l.size - 1];
+      const uint32_t n = std::min(count, l.size);
+      for (uint32_t i = 0; i < n; i += 64 / sizeof(Level)) prefetchLine(best - i);
+      prefetchLine(best - (n - 1));
+    }
+  }
 
   void setSymbol(uint16_t locate, const char (&symbol)[8]) noexcept;
   void setSymbol(uint16_t locate, const uint8_t* symbol8) noexcept;
@@ -130,10 +142,19 @@ class OrderBooks {
 
   // --- read side (same thread, or after the writer stopped) ---
   uint32_t maxInstruments() const noexcept { return config_.maxInstruments; }
-  const Instrument* instrument(uint16_t locate) const noexcept;
-  uint32_t depth(uint16_t locate, Side side) const noexcept;
+  const Instrument* instrument(uint16_t locate) const noexcept {
+    return locate < config_.maxInstruments ? &books_[locate].instrument : nullptr;
+  }
+  uint32_t depth(uint16_t locate, Side side) const noexcept {
+    if (locate >= config_.maxInstruments) return 0;
+    return books_[locate].sides[static_cast<int>(side)].size;
+  }
   // Level `index` from the top (0 = best); index < depth().
-  PriceLevel level(uint16_t locate, Side side, uint32_t index) const noexcept;
+  PriceLevel level(uint16_t locate, Side side, uint32_t index) const noexcept {
+    const Ladder& ladder = books_[locate].sides[static_cast<int>(side)];
+    const Level& l = levels_[ladder.offset + ladder.size - 1 - index];
+    return PriceLevel{side == Side::Bid ? l.key : ~l.key, l.orders, l.shares};
+  }
   const Order* findOrder(uint64_t ref) const noexcept;
   uint64_t liveOrders() const noexcept { return liveOrders_; }
   uint64_t liveLevels() const noexcept { return liveLevels_; }

@@ -17,7 +17,8 @@ class PrefetchWindow {
   static constexpr size_t kNear = 8;
 
   struct Entry {
-    uint64_t position;
+    uint64_t position;  // the feed sequence, or a position in a file
+    uint64_t recvNs;
     const uint8_t* msg;
     uint16_t length;
   };
@@ -26,9 +27,9 @@ class PrefetchWindow {
 
   // Takes a message; hands the one kFar messages older to process(const Entry&).
   template <class Process>
-  void push(uint64_t position, const uint8_t* msg, uint16_t length, Process&& process) {
-    builder_.prefetchFar(msg, length);
-    ring_[(head_ + count_) % kSize] = Entry{position, msg, length};
+  void push(const Entry& e, Process&& process) {
+    builder_.prefetchFar(e.msg, e.length);
+    ring_[(head_ + count_) % kSize] = e;
     ++count_;
     if (count_ > kNear) {
       const Entry& near = ring_[(head_ + count_ - 1 - kNear) % kSize];
@@ -42,6 +43,7 @@ class PrefetchWindow {
   void drain(Process&& process) {
     while (count_ > 0) pop(process);
   }
+  bool empty() const noexcept { return count_ == 0; }
 
  private:
   static constexpr size_t kSize = 32;

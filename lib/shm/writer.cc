@@ -184,7 +184,7 @@ void RegionWriter::setInstrument(uint16_t locate, const char (&symbol)[8], char 
 }
 
 void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
-                               const Level* asks, uint32_t askCount) noexcept {
+                               const Level* asks, uint32_t askCount, uint32_t bidFrom, uint32_t askFrom) noexcept {
   if (locate >= maxInstruments_) return;
   bidCount = std::min(bidCount, depth_);
   askCount = std::min(askCount, depth_);
@@ -197,38 +197,9 @@ void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const 
   f.askLevels = static_cast<uint16_t>(askCount);
   const uint64_t s = seqlockBegin(book->seq);
   storeWords(&book->fields, &f, sizeof f);
-  storeWords(levels, bids, bidCount * sizeof(Level));
-  storeWords(levels + depth_, asks, askCount * sizeof(Level));
+  if (bidFrom < bidCount) storeWords(levels + bidFrom, bids + bidFrom, (bidCount - bidFrom) * sizeof(Level));
+  if (askFrom < askCount) storeWords(levels + depth_ + askFrom, asks + askFrom, (askCount - askFrom) * sizeof(Level));
   seqlockEnd(book->seq, s);
-}
-
-void RegionWriter::publish(const void* record, uint32_t bytes) noexcept {
-  const uint64_t capacity = ringMask_ + 1;
-  const uint32_t frameBytes = (static_cast<uint32_t>(sizeof(RingFrame)) + std::min(bytes, kMaxRecordBytes) + 7) & ~7u;
-  uint64_t offset = tail_ & ringMask_;
-  const uint64_t room = capacity - offset;
-  const uint64_t padding = room < frameBytes ? room : 0;
-  const uint64_t intent = tail_ + padding + frameBytes;
-
-  // Readers of the bytes about to be overwritten learn of it from the intent.
-  header_->ringTailIntent.store(intent, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  if (padding >= sizeof(RingFrame)) {  // less than a frame header: readers skip it unmarked
-    const RingFrame pad{static_cast<uint32_t>(padding), FrameType::Padding, nextIndex_};
-    storeWords(ring_ + offset, &pad, sizeof pad);
-  }
-  if (padding != 0) offset = 0;
-  alignas(8) uint8_t frame[kMaxFrameBytes];
-  const RingFrame head{frameBytes, FrameType::Record, nextIndex_};
-  std::memcpy(frame, &head, sizeof head);
-  std::memcpy(frame + sizeof head, record, std::min(bytes, kMaxRecordBytes));
-  std::memset(frame + sizeof head + std::min(bytes, kMaxRecordBytes), 0,
-              frameBytes - sizeof head - std::min(bytes, kMaxRecordBytes));
-  storeWords(ring_ + offset, frame, frameBytes);
-  header_->ringLatest.store(tail_ + padding, std::memory_order_release);
-  header_->ringTail.store(intent, std::memory_order_release);
-  tail_ = intent;
-  ++nextIndex_;
 }
 
 void RegionWriter::heartbeat() noexcept { header_->heartbeatNs.store(realtimeNs(), std::memory_order_relaxed); }

@@ -8,12 +8,15 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "shm/layout.h"
+#include "shm/words.h"
 
 namespace fh::shm {
 
@@ -51,12 +54,22 @@ class RegionWriter {
   void setInstrument(uint16_t locate, const char (&symbol)[8], char tradingState) noexcept;
 
   // Publishes one book: `bids` and `asks` best first, at most depth() of each
-  // (more are cut). The caller fills `fields` except the level counts.
+  // (more are cut). The caller fills `fields` except the level counts. Levels
+  // above `bidFrom` / `askFrom` are unchanged since the last publish of this
+  // book, and only the ones from there on are written.
   void publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
-                   const Level* asks, uint32_t askCount) noexcept;
+                   const Level* asks, uint32_t askCount, uint32_t bidFrom = 0, uint32_t askFrom = 0) noexcept;
+
+  // Starts fetching a book's lines for writing, a few books before publishBook().
+  void prefetchBook(uint16_t locate) const noexcept {
+    if (locate >= maxInstruments_) return;
+    const uint8_t* at = books_ + size_t{locate} * bookBytes_;
+    for (uint32_t offset = 0; offset < bookBytes_; offset += kCacheLine) __builtin_prefetch(at + offset, 1);
+  }
 
   // Appends one record (a DBN-style record, `bytes` <= kMaxRecordBytes, a
-  // multiple of 4) to the tick ring. Never waits: a slow reader is lapped.
+  // multiple of 4) to the tick ring, written straight into its frame. Never
+  // waits: a slow reader is lapped. Inline: it is the hot path's last step.
   void publish(const void* record, uint32_t bytes) noexcept;
   uint64_t recordsPublished() const noexcept { return nextIndex_; }
 
@@ -87,5 +100,39 @@ class RegionWriter {
   uint64_t tail_ = 0;       // the writer's own copy of ringTail
   uint64_t nextIndex_ = 0;  // index of the next record
 };
+
+inline void RegionWriter::publish(const void* record, uint32_t bytes) noexcept {
+  bytes = std::min(bytes, kMaxRecordBytes);
+  const uint32_t frameBytes = (static_cast<uint32_t>(sizeof(RingFrame)) + bytes + 7) & ~7u;
+  uint64_t offset = tail_ & ringMask_;
+  const uint64_t room = ringMask_ + 1 - offset;
+  const uint64_t padding = room < frameBytes ? room : 0;
+  const uint64_t intent = tail_ + padding + frameBytes;
+
+  // Readers of the bytes about to be overwritten learn of it from the intent.
+  header_->ringTailIntent.store(intent, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  if (padding != 0) {
+    if (padding >= sizeof(RingFrame)) {  // less than a frame header: readers skip it unmarked
+      const RingFrame pad{static_cast<uint32_t>(padding), FrameType::Padding, nextIndex_};
+      storeWords(ring_ + offset, &pad, sizeof pad);
+    }
+    offset = 0;
+  }
+  uint8_t* at = ring_ + offset;
+  const RingFrame head{frameBytes, FrameType::Record, nextIndex_};
+  storeWords(at, &head, sizeof head);
+  const uint32_t whole = bytes & ~7u;
+  storeWords(at + sizeof head, record, whole);
+  if (whole != bytes) {  // a last half word, zero-padded
+    uint64_t last = 0;
+    std::memcpy(&last, static_cast<const uint8_t*>(record) + whole, bytes - whole);
+    storeWords(at + sizeof head + whole, &last, sizeof last);
+  }
+  header_->ringLatest.store(tail_ + padding, std::memory_order_release);
+  header_->ringTail.store(intent, std::memory_order_release);
+  tail_ = intent;
+  ++nextIndex_;
+}
 
 }  // namespace fh::shm

@@ -52,7 +52,7 @@ TEST_CASE("config: the documented example parses to its defaults", "[config]") {
   REQUIRE(f.lineB.has_value());
   CHECK(f.lineB->port == 26401);
   CHECK(f.idle == fh::daemon::Idle::SpinYield);
-  CHECK(f.arbiter.gapTimeoutNs == 2'000'000);
+  CHECK(f.sequencer.gapTimeoutNs == 2'000'000);
 }
 
 TEST_CASE("config: every bad value names its key", "[config]") {

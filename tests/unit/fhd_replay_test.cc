@@ -12,7 +12,7 @@
 #include "book/book_builder.h"
 #include "capture/capture.h"
 #include "feed/file_source.h"
-#include "feed/pipeline.h"
+#include "feed/feed.h"
 #include "itch/decoder.h"
 #include "process.h"
 #include "shm/consumer.h"

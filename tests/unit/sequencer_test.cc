@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "feed/arbiter.h"
+#include "feed/sequencer.h"
 #include "mold/moldudp64.h"
 
 namespace {
@@ -38,14 +38,16 @@ struct Out {
   std::vector<uint64_t> sequences;
   std::vector<std::pair<uint64_t, uint64_t>> gaps;
   int ends = 0;
-  void deliver(uint64_t seq, const uint8_t* msg, uint16_t n, uint64_t) {
-    REQUIRE(n == 5);
+  void message(uint64_t seq, uint64_t, const uint8_t* msg, uint16_t n) noexcept {
+    CHECK(n == 5);
+    if (n != 5) return;
     const uint64_t m = uint64_t(msg[1]) << 24 | uint64_t(msg[2]) << 16 | uint64_t(msg[3]) << 8 | msg[4];
     CHECK(m == seq);  // the message is the one its sequence says
     sequences.push_back(seq);
   }
-  void gap(uint64_t first, uint64_t count) { gaps.emplace_back(first, count); }
-  void endOfSession() { ++ends; }
+  void gap(uint64_t first, uint64_t count) noexcept { gaps.emplace_back(first, count); }
+  void endOfSession() noexcept { ++ends; }
+  void endOfPacket() noexcept {}
 };
 
 std::vector<uint64_t> range(uint64_t first, uint64_t last) {
@@ -54,13 +56,13 @@ std::vector<uint64_t> range(uint64_t first, uint64_t last) {
   return v;
 }
 
-using Arbiter = fh::feed::Arbiter<Out>;
+using Sequencer = fh::feed::Sequencer<Out>;
 
 }  // namespace
 
-TEST_CASE("arbiter: one line in order, then both lines with duplicates", "[arbiter]") {
+TEST_CASE("sequencer: one line in order, then both lines with duplicates", "[sequencer]") {
   Out out;
-  Arbiter a({}, out);
+  Sequencer a({}, out);
   for (uint64_t k = 0; k < 10; ++k) {
     const auto p = packet(k);
     a.packet(0, p, k);
@@ -74,9 +76,9 @@ TEST_CASE("arbiter: one line in order, then both lines with duplicates", "[arbit
   CHECK(a.nextSequence() == 31);
 }
 
-TEST_CASE("arbiter: each line loses packets the other has; nothing is lost", "[arbiter]") {
+TEST_CASE("sequencer: each line loses packets the other has; nothing is lost", "[sequencer]") {
   Out out;
-  Arbiter a({}, out);
+  Sequencer a({}, out);
   std::mt19937 rng(7);
   uint64_t now = 0;
   // B lags A by one packet: a packet A lost comes from B after A's next one.
@@ -93,9 +95,9 @@ TEST_CASE("arbiter: each line loses packets the other has; nothing is lost", "[a
   CHECK(a.counters().filled > 0);
 }
 
-TEST_CASE("arbiter: a hole on both lines becomes a gap after the timeout, not before", "[arbiter]") {
+TEST_CASE("sequencer: a hole on both lines becomes a gap after the timeout, not before", "[sequencer]") {
   Out out;
-  Arbiter a({.heldPackets = 16, .gapTimeoutNs = 1000}, out);
+  Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1000}, out);
   a.packet(0, packet(0), 0);
   a.packet(0, packet(2), 10);  // packet 1 (messages 4..6) missing on A
   a.packet(0, packet(3), 20);
@@ -118,9 +120,9 @@ TEST_CASE("arbiter: a hole on both lines becomes a gap after the timeout, not be
   CHECK(out.sequences.back() == 12);
 }
 
-TEST_CASE("arbiter: when the held store is full the hole is lost at once", "[arbiter]") {
+TEST_CASE("sequencer: when the held store is full the hole is lost at once", "[sequencer]") {
   Out out;
-  Arbiter a({.heldPackets = 4, .gapTimeoutNs = 1'000'000'000}, out);
+  Sequencer a({.heldPackets = 4, .gapTimeoutNs = 1'000'000'000}, out);
   a.packet(0, packet(0), 0);
   for (uint64_t k = 2; k < 8; ++k) a.packet(0, packet(k), k);
   REQUIRE(out.gaps.size() == 1);
@@ -130,9 +132,9 @@ TEST_CASE("arbiter: when the held store is full the hole is lost at once", "[arb
   CHECK(out.sequences == want);
 }
 
-TEST_CASE("arbiter: a full store loses only the holes, oldest first", "[arbiter]") {
+TEST_CASE("sequencer: a full store loses only the holes, oldest first", "[sequencer]") {
   Out out;
-  Arbiter a({.heldPackets = 4, .gapTimeoutNs = 1'000'000'000}, out);
+  Sequencer a({.heldPackets = 4, .gapTimeoutNs = 1'000'000'000}, out);
   // Packets 3, 6, 9, ... never come; the rest arrive in order.
   for (uint64_t k = 0; k < 30; ++k)
     if (k % 3 != 2 || k == 0) a.packet(0, packet(k), k);
@@ -152,9 +154,9 @@ TEST_CASE("arbiter: a full store loses only the holes, oldest first", "[arbiter]
   CHECK(a.counters().duplicates == 0);
 }
 
-TEST_CASE("arbiter: heartbeats, a hole they reveal, end of session, a new session", "[arbiter]") {
+TEST_CASE("sequencer: heartbeats, a hole they reveal, end of session, a new session", "[sequencer]") {
   Out out;
-  Arbiter a({.heldPackets = 4, .gapTimeoutNs = 100}, out);
+  Sequencer a({.heldPackets = 4, .gapTimeoutNs = 100}, out);
   a.packet(0, packet(0), 0);
   a.packet(0, control(4, 0), 1);  // heartbeat: next is 4, nothing missing
   a.packet(0, control(10, 0), 2);  // next is 10: 4..9 went missing

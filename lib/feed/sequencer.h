@@ -1,10 +1,11 @@
-// A/B line arbitration for one MoldUDP64 session: packets from both lines
-// come in as they arrive; each message goes out once, in sequence order. A
-// packet from beyond the next expected sequence is held while the other line
-// may still fill the hole; when the hole outlives `gapTimeoutNs`, or more
-// packets wait than the store holds, the hole is declared a gap (its messages
-// are lost; the caller marks the books stale) and the held packets go out.
-// One thread; no allocation after construction.
+// The sequencer stage: A/B line arbitration for one MoldUDP64 session.
+// Packets from both lines come in as they arrive; each message goes out once,
+// in sequence order, to an OrderedMessageSink (stages.h). A packet from beyond
+// the next expected sequence is held while the other line may still fill the
+// hole; when the hole outlives `gapTimeoutNs`, or more packets wait than the
+// store holds, the hole is declared a gap (its messages are lost; the sink
+// marks the books stale) and the held packets go out. One thread; no
+// allocation after construction.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +14,12 @@
 #include <string_view>
 #include <vector>
 
+#include "feed/stages.h"
 #include "mold/moldudp64.h"
 
 namespace fh::feed {
 
-struct ArbiterConfig {
+struct SequencerConfig {
   uint32_t heldPackets = 256;         // packets that may wait for a hole to fill
   uint64_t gapTimeoutNs = 2'000'000;  // how long a hole may wait for the other line
 };
@@ -28,7 +30,7 @@ struct LineCounters {
   uint64_t malformed = 0;
 };
 
-struct ArbiterCounters {
+struct SequencerCounters {
   LineCounters line[2];
   uint64_t duplicates = 0;      // packets whose messages had all gone out already
   uint64_t held = 0;            // packets that waited for a hole
@@ -40,17 +42,39 @@ struct ArbiterCounters {
   uint64_t endOfSession = 0;
 };
 
-// Output: deliver(uint64_t sequence, const uint8_t* msg, uint16_t length,
-// uint64_t recvNs) for each message in order; gap(uint64_t first, uint64_t
-// count) for each declared gap; endOfSession() once per session.
-template <class Output>
-class Arbiter {
+template <OrderedMessageSink Output>
+class Sequencer {
  public:
-  Arbiter(const ArbiterConfig& config, Output& out)
+  Sequencer(const SequencerConfig& config, Output& out)
       : config_(config), out_(out), store_(size_t{config.heldPackets} * kMaxPacket), held_(config.heldPackets) {}
 
-  // One UDP payload from `line` (0 = A, 1 = B), received at `recvNs`.
+  // One UDP payload from `line` (0 = A, 1 = B), received at `recvNs`. When it
+  // returns, the sink has had every message it will get from this packet (and
+  // from held ones it released): endOfPacket() says so.
   void packet(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
+    arbitrate(line, payload, recvNs);
+    out_.endOfPacket();
+  }
+
+  // Called when no packet came for a while, so a hole can still time out.
+  void idle(uint64_t nowNs) noexcept {
+    expire(nowNs);
+    out_.endOfPacket();
+  }
+
+  uint64_t nextSequence() const noexcept { return next_; }
+  const SequencerCounters& counters() const noexcept { return counters_; }
+
+ private:
+  static constexpr size_t kMaxPacket = 2048;
+  struct Held {
+    uint64_t first = 0, end = 0, recvNs = 0;
+    uint16_t bytes = 0;
+    uint8_t line = 0;
+    bool used = false;
+  };
+
+  void arbitrate(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
     LineCounters& lc = counters_.line[line & 1];
     ++lc.packets;
     if (payload.size() < mold::kHeaderLength) {
@@ -94,27 +118,13 @@ class Arbiter {
       return;
     }
     if (h.sequence > next_) {
-      hold(payload, h.sequence, end, recvNs);
+      hold(line & 1, payload, h.sequence, end, recvNs);
       expire(recvNs);
       return;
     }
-    if (!emit(payload, recvNs)) ++lc.malformed;
+    emit(line & 1, payload, recvNs);
     release(recvNs);
   }
-
-  // Called when no packet came for a while, so a hole can still time out.
-  void idle(uint64_t nowNs) noexcept { expire(nowNs); }
-
-  uint64_t nextSequence() const noexcept { return next_; }
-  const ArbiterCounters& counters() const noexcept { return counters_; }
-
- private:
-  static constexpr size_t kMaxPacket = 2048;
-  struct Held {
-    uint64_t first = 0, end = 0, recvNs = 0;
-    uint16_t bytes = 0;
-    bool used = false;
-  };
 
   void startSession(const mold::PacketHeader& h) {
     std::memcpy(session_, h.session.data(), sizeof session_);
@@ -129,18 +139,20 @@ class Arbiter {
   }
 
 
-  // Hands out the packet's messages from next_ on; false if it is malformed.
-  bool emit(std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
+  // Hands out the packet's messages from next_ on. A malformed packet (its
+  // blocks overrun it, or bytes trail them) is counted against its line on
+  // every path: directly, from the hold store, or after a gap.
+  void emit(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
     const mold::PacketResult r = mold::forEachMessage(payload, [&](uint64_t seq, const uint8_t* msg, uint16_t n) {
       if (seq >= next_) {
-        out_.deliver(seq, msg, n, recvNs);
+        out_.message(seq, recvNs, msg, n);
         next_ = seq + 1;
       }
     });
-    return !r.malformed();
+    if (r.malformed()) ++counters_.line[line].malformed;
   }
 
-  void hold(std::span<const uint8_t> payload, uint64_t first, uint64_t end, uint64_t recvNs) noexcept {
+  void hold(int line, std::span<const uint8_t> payload, uint64_t first, uint64_t end, uint64_t recvNs) noexcept {
     for (const Held& x : held_)
       if (x.used && x.first == first && x.end == end) {
         ++counters_.duplicates;  // the other line's copy of a held packet
@@ -157,7 +169,7 @@ class Arbiter {
         return;
       }
       if (first <= next_) {
-        emit(payload, recvNs);
+        emit(line, payload, recvNs);
         release(recvNs);
         return;
       }
@@ -166,7 +178,7 @@ class Arbiter {
       for (size_t i = 0; i < held_.size(); ++i)
         if (!held_[i].used) {
           std::memcpy(store_.data() + i * kMaxPacket, payload.data(), payload.size());
-          held_[i] = Held{first, end, recvNs, static_cast<uint16_t>(payload.size()), true};
+          held_[i] = Held{first, end, recvNs, static_cast<uint16_t>(payload.size()), static_cast<uint8_t>(line), true};
           if (heldCount_++ == 0) holeSinceNs_ = recvNs;
           ++counters_.held;
           return;
@@ -179,13 +191,14 @@ class Arbiter {
       return;
     }
     if (first > next_) lose(first);
-    emit(payload, recvNs);
+    emit(line, payload, recvNs);
     release(recvNs);
   }
 
-  // Sends every held packet that now continues the sequence, in order.
+  // Sends every held packet that now continues the sequence, in order. The
+  // sink is done with their bytes before any slot can be taken again.
   void release(uint64_t recvNs) noexcept {
-    bool progress = true;
+    bool progress = true, emitted = false;
     while (heldCount_ > 0 && progress) {
       progress = false;
       for (size_t i = 0; i < held_.size(); ++i) {
@@ -195,11 +208,13 @@ class Arbiter {
         --heldCount_;
         if (x.end > next_) {
           ++counters_.filled;
-          emit({store_.data() + i * kMaxPacket, x.bytes}, x.recvNs);
+          emit(x.line, {store_.data() + i * kMaxPacket, x.bytes}, x.recvNs);
+          emitted = true;
         }
         progress = true;
       }
     }
+    if (emitted) out_.endOfPacket();
     holeSinceNs_ = waiting() ? recvNs : 0;
   }
 
@@ -232,7 +247,7 @@ class Arbiter {
     next_ = upTo;
   }
 
-  ArbiterConfig config_;
+  SequencerConfig config_;
   Output& out_;
   std::vector<uint8_t> store_;
   std::vector<Held> held_;
@@ -243,7 +258,7 @@ class Arbiter {
   bool ended_ = false;
   uint64_t next_ = 0;
   uint64_t announced_ = 0;  // next sequence according to the latest heartbeat
-  ArbiterCounters counters_;
+  SequencerCounters counters_;
 };
 
 }  // namespace fh::feed

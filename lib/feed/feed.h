@@ -1,0 +1,135 @@
+// One feed, composed from its stages (stages.h) as the data flows:
+//
+//   packets ──► Sequencer ──► ItchHandler ──► RegionPublisher ──► /dev/shm region
+//
+// A network source hands packets of both lines to packet() and calls
+// endOfBatch() after each receive batch; a file replay of a BinaryFILE, whose
+// records are already in order, hands messages to message(). The counters of
+// every stage reach the region in one place, syncCounters(). One worker
+// thread; nothing here allocates, locks or logs after construction.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "book/order_book.h"
+#include "feed/itch_handler.h"
+#include "feed/region_publisher.h"
+#include "feed/sequencer.h"
+#include "mold/moldudp64.h"
+#include "shm/writer.h"
+
+namespace fh::feed {
+
+// The feed's counters, in region order: name, then meaning.
+#define FH_FEED_COUNTERS(X)                                                            \
+  X(Messages, "messages")                       /* decoded, known type, exact length */ \
+  X(UnknownType, "messages.unknown_type")                                               \
+  X(BadLength, "messages.bad_length")           /* wrong for the type, or empty */      \
+  X(Packets, "packets")                         /* MoldUDP64 packets read */            \
+  X(Heartbeats, "packets.heartbeat")                                                    \
+  X(EndOfSession, "packets.end_of_session")                                             \
+  X(MalformedPackets, "packets.malformed")      /* truncated, overrun, trailing bytes */ \
+  X(FramesSkipped, "frames.skipped")            /* not IPv4 UDP to the feed's port */   \
+  X(UnknownOrder, "book.unknown_order")         /* reference to an order not live */    \
+  X(DuplicateOrder, "book.duplicate_order")                                             \
+  X(BadLocate, "book.bad_locate")                                                       \
+  X(StoreFull, "book.store_full")               /* order or level store full */         \
+  X(LiveOrders, "book.live_orders")                                                     \
+  X(LiveLevels, "book.live_levels")                                                     \
+  X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \
+  X(Records, "ring.records")                    /* records published to the tick ring */ \
+  X(BookPublishes, "shm.book_publishes")
+
+enum class Counter : uint32_t {
+#define FH_COUNTER_ENUM(id, name) id,
+  FH_FEED_COUNTERS(FH_COUNTER_ENUM)
+#undef FH_COUNTER_ENUM
+      kCount
+};
+
+inline std::vector<std::string> feedCounterNames() {
+  return {
+#define FH_COUNTER_NAME(id, name) name,
+      FH_FEED_COUNTERS(FH_COUNTER_NAME)
+#undef FH_COUNTER_NAME
+  };
+}
+
+// The packets of both lines as the sequencer saw them.
+inline mold::PacketCounters packetCounters(const SequencerCounters& s) noexcept {
+  mold::PacketCounters p;
+  p.packets = s.line[0].packets + s.line[1].packets;
+  p.heartbeats = s.heartbeats;
+  p.endOfSession = s.endOfSession;
+  p.truncated = s.line[0].malformed + s.line[1].malformed;
+  return p;
+}
+
+class ItchFeed {
+ public:
+  using Handler = ItchHandler<RegionPublisher>;
+  static_assert(ProtocolHandler<Handler>);
+  static_assert(book::ItchBookHandler<Handler> && book::ItchBookHandler<book::BookBuilder<Handler>>);
+
+  // midnightNs: UNIX time of midnight in New York on the trading date.
+  ItchFeed(book::OrderBooks& books, shm::RegionWriter& writer, int64_t midnightNs, const SequencerConfig& sequencing)
+      : publisher_(writer), handler_(books, publisher_, midnightNs), sequencer_(sequencing, handler_) {}
+  ItchFeed(const ItchFeed&) = delete;
+  ItchFeed& operator=(const ItchFeed&) = delete;
+
+  // A network source: one UDP payload of line 0 (A) or 1 (B).
+  void packet(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
+    sequencer_.packet(line, payload, recvNs);
+  }
+  // After each batch of packets, and when idle: what could wait goes out.
+  void endOfBatch() noexcept { handler_.flush(); }
+  void idle(uint64_t nowNs) noexcept {
+    sequencer_.idle(nowNs);
+    handler_.flush();
+  }
+
+  // A file replay: one message, already in order (no sequencing).
+  void message(uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
+    handler_.message(sequence, recvNs, msg, length);
+  }
+
+  // Copies every stage's counters into the region: `packets` and
+  // `framesSkipped` from the source (packetCounters() for a network feed).
+  void syncCounters(const mold::PacketCounters& packets, uint64_t framesSkipped) noexcept {
+    shm::RegionWriter& w = publisher_.writer();
+    const auto set = [&](Counter c, uint64_t v) { w.set(static_cast<size_t>(c), v); };
+    const itch::DecodeCounters& d = handler_.decodeCounters();
+    const book::OrderBooks& books = handler_.books();
+    const book::BookCounters& b = books.counters();
+    set(Counter::Messages, d.messages);
+    set(Counter::UnknownType, d.unknownType);
+    set(Counter::BadLength, d.badLength);
+    set(Counter::Packets, packets.packets);
+    set(Counter::Heartbeats, packets.heartbeats);
+    set(Counter::EndOfSession, packets.endOfSession);
+    set(Counter::MalformedPackets, packets.truncated + packets.overrun + packets.trailing);
+    set(Counter::FramesSkipped, framesSkipped);
+    set(Counter::UnknownOrder, b.unknownOrder);
+    set(Counter::DuplicateOrder, b.duplicateOrder);
+    set(Counter::BadLocate, b.badLocate);
+    set(Counter::StoreFull, b.orderStoreFull + b.levelStoreFull);
+    set(Counter::LiveOrders, books.liveOrders());
+    set(Counter::LiveLevels, books.liveLevels());
+    set(Counter::StaleBooks, handler_.counters().staleBooks);
+    set(Counter::Records, publisher_.counters().records);
+    set(Counter::BookPublishes, publisher_.counters().books);
+  }
+
+  const Sequencer<Handler>& sequencer() const noexcept { return sequencer_; }
+  const Handler& handler() const noexcept { return handler_; }
+
+ private:
+  RegionPublisher publisher_;
+  Handler handler_;
+  Sequencer<Handler> sequencer_;
+};
+
+}  // namespace fh::feed

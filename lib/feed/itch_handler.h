@@ -1,0 +1,282 @@
+// The protocol handler stage for Nasdaq TotalView-ITCH 5.0: messages in feed
+// order → order books (lib/book) → normalized records and book snapshots for
+// a RecordPublisher (stages.h). Tick records go out as each message is
+// applied; book snapshots wait for flush(), once per batch of packets, and
+// only for books whose published top levels changed. Messages pass through a
+// prefetch window within each packet, so the memory each one needs is on its
+// way while the ones before it are applied. The feed's one worker thread; no
+// allocation, lock or system call after construction.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#include "book/book_builder.h"
+#include "book/order_book.h"
+#include "book/prefetch_window.h"
+#include "feed/stages.h"
+#include "itch/decoder.h"
+#include "record/record.h"
+#include "shm/layout.h"
+#include "util/huge_array.h"
+
+namespace fh::feed {
+
+struct HandlerCounters {
+  uint64_t staleBooks = 0;  // books published as maybe-bad
+};
+
+template <RecordPublisher Publisher>
+class ItchHandler {
+ public:
+  // midnightNs: UNIX time of midnight in New York on the trading date.
+  ItchHandler(book::OrderBooks& books, Publisher& publisher, int64_t midnightNs)
+      : books_(books),
+        publisher_(publisher),
+        builder_(books, *this, midnightNs),
+        window_(builder_),
+        midnightNs_(midnightNs),
+        depth_(std::min<uint32_t>(publisher.depth(), shm::kMaxDepth)),
+        state_(books.maxInstruments()),
+        dirty_(books.maxInstruments()) {}
+  ItchHandler(const ItchHandler&) = delete;
+  ItchHandler& operator=(const ItchHandler&) = delete;
+
+  // --- OrderedMessageSink: from the sequencer, or a file in order ---
+  void message(uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
+    window_.push({sequence, recvNs, msg, length}, apply_);
+  }
+  void endOfPacket() noexcept {
+    if (!window_.empty()) window_.drain(apply_);
+  }
+  // Lost messages: every book may be wrong from now on. Each is published as
+  // stale at once, with a status record, and later records carry MAYBE_BAD_BOOK.
+  void gap(uint64_t first, uint64_t count) noexcept {
+    (void)first;
+    (void)count;
+    endOfPacket();
+    feedStale_ = true;
+    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
+      BookState& b = state_[locate];
+      if (!b.listed || b.stale) continue;
+      status(static_cast<uint16_t>(locate), lastTimestamp_, record::StatusAction::None,
+             record::StatusReason::BookStale, '~', '~');
+      markStale(b);
+      queue(static_cast<uint16_t>(locate));
+    }
+    flush();
+  }
+  void endOfSession() noexcept { endOfPacket(); }
+
+  // Publishes the snapshots of the books whose top levels moved since the last flush.
+  void flush() noexcept {
+    endOfPacket();
+    // Each snapshot reads the book's best levels and writes the region's
+    // copy: both are fetched a few books ahead, so their misses overlap.
+    constexpr uint32_t kAhead = 4;
+    for (uint32_t i = 0; i < std::min(dirtyCount_, kAhead); ++i) prefetchSnapshot(dirty_[i]);
+    for (uint32_t i = 0; i < dirtyCount_; ++i) {
+      if (i + kAhead < dirtyCount_) prefetchSnapshot(dirty_[i + kAhead]);
+      publishBook(dirty_[i]);
+    }
+    dirtyCount_ = 0;
+  }
+
+  // --- the ITCH messages that matter to books (decoder.h dispatches) ---
+  void on(const itch::StockDirectory& m) noexcept {
+    builder_.on(m);
+    list(m.locate());
+  }
+  void on(const itch::StockTradingAction& m) noexcept {
+    const uint16_t locate = m.locate();
+    if (books_.instrument(locate) == nullptr) return;
+    builder_.on(m);
+    list(locate);
+    const char state = m.tradingState();
+    const auto action = state == 'H'   ? record::StatusAction::Halt
+                        : state == 'P' ? record::StatusAction::Pause
+                        : state == 'Q' ? record::StatusAction::Quoting
+                        : state == 'T' ? record::StatusAction::Trading
+                                       : record::StatusAction::None;
+    const char trading = state == 'T' ? 'Y' : (state == 'H' || state == 'P' || state == 'Q') ? 'N' : '~';
+    const char quoting = state == 'T' || state == 'Q' ? 'Y' : state == 'H' || state == 'P' ? 'N' : '~';
+    status(locate, m.timestamp(), action, record::StatusReason::None, trading, quoting);
+    touch(locate);
+    queue(locate);  // the book's status follows the trading state
+  }
+  void on(const itch::AddOrder& m) noexcept {  // and F
+    const book::BookChange c = builder_.on(m);
+    if (m.locate() < books_.maxInstruments() && !state_[m.locate()].listed) list(m.locate());  // a capture that began after the directory
+    if (c.depth != book::BookChange::kNoLevel) {
+      changed(c);
+    } else if (const book::Instrument* in = books_.instrument(c.locate); in != nullptr && in->maybeBad) {
+      touch(c.locate);  // a refused add left the book maybe-bad: its status changes
+      queue(c.locate);
+    }
+  }
+  void on(const itch::OrderExecuted& m) noexcept { changed(builder_.on(m)); }
+  void on(const itch::OrderExecutedWithPrice& m) noexcept { changed(builder_.on(m)); }
+  void on(const itch::OrderCancel& m) noexcept { changed(builder_.on(m)); }
+  void on(const itch::OrderDelete& m) noexcept { changed(builder_.on(m)); }
+  void on(const itch::OrderReplace& m) noexcept { changed(builder_.on(m)); }
+  void on(const itch::Trade& m) noexcept { builder_.on(m); }
+  void on(const itch::CrossTrade& m) noexcept { builder_.on(m); }
+
+  // --- the builder's sink: tick records go out at once ---
+  void mbo(const record::MboMsg& m) noexcept { publisher_.record(m); }
+  void mbp1(const record::Mbp1Msg& m) noexcept { publisher_.record(m); }
+
+  const itch::DecodeCounters& decodeCounters() const noexcept { return decode_; }
+  const HandlerCounters& counters() const noexcept { return counters_; }
+  const book::OrderBooks& books() const noexcept { return books_; }
+
+ private:
+  // What the handler knows of a book beyond its levels: 32 bytes.
+  struct BookState {
+    static constexpr uint8_t kClean = 0xFF;
+    uint64_t lastSequence;
+    uint64_t tsRecv;
+    uint64_t timestamp;  // ITCH ns since midnight, of the last message applied
+    uint32_t updates;    // messages applied (wraps)
+    bool listed : 1;     // its directory entry is published
+    bool stale : 1;      // published as maybe-bad
+    bool queued : 1;     // waits in dirty_ for the next flush
+    // By side, the shallowest published level that moved since the last
+    // snapshot: levels above it need no rewrite. kClean when none moved.
+    uint8_t from[2];
+    uint8_t reserved;
+  };
+  static_assert(sizeof(BookState) == 32 && shm::kMaxDepth < BookState::kClean);
+
+  struct Apply {
+    ItchHandler& h;
+    void operator()(const typename book::PrefetchWindow<book::BookBuilder<ItchHandler>>::Entry& e) const noexcept {
+      h.apply(e.position, e.recvNs, e.msg, e.length);
+    }
+  };
+
+  void apply(uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
+    sequence_ = sequence;
+    recvNs_ = recvNs;
+    if (length >= itch::kHeaderLength) timestamp_ = loadBe48(msg + 5);
+    builder_.setContext(sequence, recvNs, feedStale_ ? record::flags::kMaybeBadBook : 0);
+    decode_.count(itch::decode(msg, length, *this), length > 0 ? msg[0] : 0);
+    if (length >= itch::kHeaderLength) lastTimestamp_ = timestamp_;
+  }
+
+  static uint64_t loadBe48(const uint8_t* p) noexcept {
+    uint64_t v = 0;
+    for (int i = 0; i < 6; ++i) v = v << 8 | p[i];
+    return v;
+  }
+
+  // A message applied to a book; its snapshot is due if a published level moved.
+  void changed(const book::BookChange& c) noexcept {
+    if (c.depth == book::BookChange::kNoLevel || c.locate == 0 || c.locate >= books_.maxInstruments()) return;
+    touch(c.locate);
+    if (c.depth >= depth_) return;
+    uint8_t& from = state_[c.locate].from[static_cast<int>(c.side)];
+    from = std::min<uint8_t>(from, static_cast<uint8_t>(c.depth));
+    queue(c.locate);
+  }
+
+  void touch(uint16_t locate) noexcept {
+    BookState& b = state_[locate];
+    b.lastSequence = sequence_;
+    b.tsRecv = recvNs_;
+    b.timestamp = timestamp_;
+    ++b.updates;
+  }
+
+  void queue(uint16_t locate) noexcept {
+    BookState& b = state_[locate];
+    if (b.queued) return;
+    b.queued = true;
+    dirty_[dirtyCount_++] = locate;
+  }
+
+  void markStale(BookState& b) noexcept {
+    b.stale = true;
+    ++counters_.staleBooks;
+  }
+
+  // Publishes the directory entry once the instrument has a symbol.
+  void list(uint16_t locate) noexcept {
+    const book::Instrument* in = books_.instrument(locate);
+    if (in == nullptr || in->symbol[0] == '\0') return;
+    char symbol[8];
+    std::copy(in->symbol.begin(), in->symbol.end(), symbol);
+    publisher_.instrument(locate, symbol, in->tradingState);
+    state_[locate].listed = true;
+  }
+
+  void status(uint16_t locate, uint64_t timestamp, record::StatusAction action, record::StatusReason reason,
+              char trading, char quoting) noexcept {
+    record::StatusMsg s{};
+    s.hd = record::RecordHeader{sizeof(record::StatusMsg) / 4, record::RType::Status, 0, locate,
+                                static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(timestamp))};
+    s.tsRecv = recvNs_;
+    s.action = action;
+    s.reason = reason;
+    s.isTrading = trading;
+    s.isQuoting = quoting;
+    s.isShortSellRestricted = '~';
+    publisher_.record(s);
+  }
+
+  void prefetchSnapshot(uint16_t locate) const noexcept {
+    books_.prefetchLevels(locate, depth_);
+    publisher_.prefetchBook(locate);
+  }
+
+  void publishBook(uint16_t locate) noexcept {
+    BookState& b = state_[locate];
+    const uint32_t bidFrom = b.from[0], askFrom = b.from[1];
+    b.queued = false;
+    b.from[0] = b.from[1] = BookState::kClean;
+    const book::Instrument& in = *books_.instrument(locate);
+    const auto fill = [&](book::Side side, uint32_t from, std::array<shm::Level, shm::kMaxDepth>& out) {
+      const uint32_t n = std::min(books_.depth(locate, side), depth_);
+      for (uint32_t k = from; k < n; ++k) {
+        const book::PriceLevel l = books_.level(locate, side, k);
+        out[k] = shm::Level{record::priceFromItch4(l.price), l.shares, l.orders, 0};
+      }
+      return n;
+    };
+    const uint32_t bidCount = fill(book::Side::Bid, bidFrom, bids_);
+    const uint32_t askCount = fill(book::Side::Ask, askFrom, asks_);
+    if (in.maybeBad && !b.stale) markStale(b);
+    shm::BookFields f{};
+    f.lastSequence = b.lastSequence;
+    f.tsEvent = static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(b.timestamp));
+    f.tsRecv = b.tsRecv;
+    f.updates = b.updates;
+    f.status = b.stale                                                ? shm::BookStatus::Stale
+               : in.tradingState == 'H' || in.tradingState == 'P' ? shm::BookStatus::Halted
+                                                                    : shm::BookStatus::Normal;
+    f.tradingState = in.tradingState;
+    publisher_.book(locate, f, bids_.data(), bidCount, asks_.data(), askCount, bidFrom, askFrom);
+  }
+
+  book::OrderBooks& books_;
+  Publisher& publisher_;
+  book::BookBuilder<ItchHandler> builder_;
+  book::PrefetchWindow<book::BookBuilder<ItchHandler>> window_;
+  Apply apply_{*this};
+  int64_t midnightNs_;
+  uint32_t depth_;
+  uint64_t sequence_ = 0;
+  uint64_t recvNs_ = 0;
+  uint64_t timestamp_ = 0;      // of the message being applied
+  uint64_t lastTimestamp_ = 0;  // of the last message with a header
+  bool feedStale_ = false;
+  HugeArray<BookState> state_;  // by locate
+  HugeArray<uint16_t> dirty_;   // locates with dirty set, in the order they moved
+  uint32_t dirtyCount_ = 0;
+  std::array<shm::Level, shm::kMaxDepth> bids_{}, asks_{};
+  itch::DecodeCounters decode_;
+  HandlerCounters counters_;
+};
+
+}  // namespace fh::feed

@@ -1,0 +1,49 @@
+// The publisher stage: normalized records into the tick ring of a shared-
+// memory region, the directory, and book snapshots under their seqlocks
+// (shm/writer.h). It owns the counts of what it published. The feed's one
+// worker thread; never blocks, never allocates.
+#pragma once
+
+#include <cstdint>
+
+#include "feed/stages.h"
+#include "record/record.h"
+#include "shm/writer.h"
+
+namespace fh::feed {
+
+struct PublisherCounters {
+  uint64_t records = 0;  // to the tick ring
+  uint64_t books = 0;    // book snapshots
+};
+
+class RegionPublisher {
+ public:
+  explicit RegionPublisher(shm::RegionWriter& writer) noexcept : writer_(writer) {}
+
+  template <class Record>
+  void record(const Record& r) noexcept {
+    writer_.publish(&r, sizeof r);
+    ++counters_.records;
+  }
+  void instrument(uint16_t id, const char (&symbol)[8], char tradingState) noexcept {
+    writer_.setInstrument(id, symbol, tradingState);
+  }
+  void book(uint16_t id, const shm::BookFields& fields, const shm::Level* bids, uint32_t bidCount,
+            const shm::Level* asks, uint32_t askCount, uint32_t bidFrom, uint32_t askFrom) noexcept {
+    writer_.publishBook(id, fields, bids, bidCount, asks, askCount, bidFrom, askFrom);
+    ++counters_.books;
+  }
+  void prefetchBook(uint16_t id) const noexcept { writer_.prefetchBook(id); }
+  uint32_t depth() const noexcept { return writer_.depth(); }
+
+  const PublisherCounters& counters() const noexcept { return counters_; }
+  shm::RegionWriter& writer() noexcept { return writer_; }
+
+ private:
+  shm::RegionWriter& writer_;
+  PublisherCounters counters_;
+};
+static_assert(RecordPublisher<RegionPublisher>);
+
+}  // namespace fh::feed

@@ -1,0 +1,58 @@
+// The seams of a feed, as the data flows through them:
+//
+//   source ──packets──► sequencer ──messages in order──► protocol handler ──records, books──► publisher
+//   (daemon/sources.h,   (sequencer.h: A/B lines,         (itch_handler.h: ITCH → books      (region_publisher.h:
+//    file_source.h)       holes, gaps)                      → normalized records)              the shm region)
+//
+// Each seam is a concept, checked where a stage is plugged into the next, so
+// a misspelled member is a compile error rather than a message silently
+// skipped. Every stage runs on the feed's one worker thread.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+
+#include "record/record.h"
+#include "shm/layout.h"
+
+namespace fh::feed {
+
+// What a sequencer hands on: every message once, in feed order, and what it
+// could not deliver.
+template <class T>
+concept OrderedMessageSink = requires(T& t, uint64_t sequence, uint64_t recvNs, const uint8_t* msg,
+                                      uint16_t length) {
+  // One message and its feed sequence number; `msg` stays valid until endOfPacket().
+  { t.message(sequence, recvNs, msg, length) } noexcept;
+  // Messages first .. first+count-1 are lost: no line and no recovery had them.
+  { t.gap(sequence, sequence) } noexcept;
+  { t.endOfSession() } noexcept;
+  // The bytes of the messages handed on so far may be reused from now on.
+  { t.endOfPacket() } noexcept;
+};
+
+// A protocol handler also keeps work that can wait until a batch of packets
+// is through (book snapshots): flush() does it.
+template <class T>
+concept ProtocolHandler = OrderedMessageSink<T> && requires(T& t) {
+  { t.flush() } noexcept;
+};
+
+// Where the normalized output goes: tick records in feed order, the
+// instrument directory, and book snapshots (best first, at most depth() a
+// side; levels above `from` unchanged since the book's last snapshot).
+template <class P>
+concept RecordPublisher = requires(P& p, const P& cp, const record::MboMsg& mbo, const record::Mbp1Msg& mbp1,
+                                   const record::StatusMsg& status, uint16_t instrument, const char (&symbol)[8],
+                                   char tradingState, const shm::BookFields& fields, const shm::Level* levels,
+                                   uint32_t count) {
+  { p.record(mbo) } noexcept;
+  { p.record(mbp1) } noexcept;
+  { p.record(status) } noexcept;
+  { p.instrument(instrument, symbol, tradingState) } noexcept;
+  { p.book(instrument, fields, levels, count, levels, count, count, count) } noexcept;
+  { cp.prefetchBook(instrument) } noexcept;  // a hint: book(instrument, ...) follows soon
+  { cp.depth() } noexcept -> std::convertible_to<uint32_t>;
+};
+
+}  // namespace fh::feed
