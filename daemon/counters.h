@@ -30,6 +30,8 @@ namespace fh::daemon {
   X(Heartbeats, "arbiter.heartbeats")             \
   X(EndOfSession, "arbiter.end_of_session")       \
   X(SessionChanges, "arbiter.session_changes")    \
+  X(ForeignPackets, "arbiter.foreign_packets")    \
+  X(JoinedAt, "feed.joined_at")                   \
   X(Datagrams, "source.datagrams")                \
   X(WrongSource, "source.wrong_source")           \
   X(Truncated, "source.truncated")                \
@@ -90,6 +92,8 @@ void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const
   set(SourceCounter::Heartbeats, a.heartbeats);
   set(SourceCounter::EndOfSession, a.endOfSession);
   set(SourceCounter::SessionChanges, a.sessionChanges);
+  set(SourceCounter::ForeignPackets, a.foreignPackets);
+  set(SourceCounter::JoinedAt, a.joinedAt);
   const SourceCounters& s = source.counters();
   set(SourceCounter::Datagrams, s.datagrams);
   set(SourceCounter::WrongSource, s.wrongSource);

@@ -40,7 +40,9 @@ static int print_book(const fh_consumer* consumer, const char* symbol) {
     return -1;
   }
   printf("%s (locate %u): %u bids, %u asks, last sequence %" PRIu64 "%s\n", symbol, locate, book.bid_levels,
-         book.ask_levels, book.last_sequence, book.status == FH_BOOK_STALE ? ", stale" : "");
+         book.ask_levels, book.last_sequence, book.status == FH_BOOK_STALE     ? ", stale"
+         : book.status == FH_BOOK_JOINING ? ", joining (incomplete)"
+                                          : "");
   for (unsigned i = 0; i < book.bid_levels; ++i) {
     printf("  bid %" PRIu64 " @ ", book.bids[i].shares);
     print_price(book.bids[i].price);

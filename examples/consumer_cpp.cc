@@ -44,7 +44,9 @@ bool printBook(const fh::shm::Consumer& consumer, const std::string& symbol) {
   }
   const fh::shm::BookFields& f = book->fields;
   std::cout << symbol << " (locate " << *locate << "): " << f.bidLevels << " bids, " << f.askLevels
-            << " asks, last sequence " << f.lastSequence << (f.status == fh::shm::BookStatus::Stale ? ", stale" : "")
+            << " asks, last sequence " << f.lastSequence << (f.status == fh::shm::BookStatus::Stale     ? ", stale"
+                                                               : f.status == fh::shm::BookStatus::Joining ? ", joining (incomplete)"
+                                                                                                          : "")
             << '\n';
   for (uint32_t i = 0; i < f.bidLevels; ++i)
     std::cout << "  bid " << book->bids[i].shares << " @ " << Price{book->bids[i].price} << " ("

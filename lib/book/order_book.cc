@@ -33,6 +33,15 @@ OrderBooks::OrderBooks(const BookConfig& config) : config_(config) {
   pushFree(0, topClass_);
 }
 
+void OrderBooks::clear() noexcept {
+  std::memset(orders_.get(), 0, (orderMask_ + 1) * sizeof(Order));
+  for (uint32_t i = 0; i < config_.maxInstruments; ++i) books_[i] = BookSlot{};
+  freeBlocks_.fill(kNone);
+  pushFree(0, topClass_);
+  liveOrders_ = 0;
+  liveLevels_ = 0;
+}
+
 OrderBooks::~OrderBooks() = default;
 
 size_t OrderBooks::reservedBytes() const noexcept {

@@ -136,6 +136,10 @@ class OrderBooks {
     }
   }
 
+  // Forgets every order, level and instrument, as at construction: a new
+  // session starts empty. Counters go on. Touches every store: not for the hot path.
+  void clear() noexcept;
+
   void setSymbol(uint16_t locate, const char (&symbol)[8]) noexcept;
   void setSymbol(uint16_t locate, const uint8_t* symbol8) noexcept;
   void setTradingState(uint16_t locate, char state) noexcept;

@@ -40,6 +40,7 @@ namespace fh::feed {
   X(LiveOrders, "book.live_orders")                                                     \
   X(LiveLevels, "book.live_levels")                                                     \
   X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \
+  X(Joining, "feed.joining")                    /* 1: joined mid-session, books incomplete */ \
   X(Records, "ring.records")                    /* records published to the tick ring */ \
   X(BookPublishes, "shm.book_publishes")
 
@@ -119,6 +120,7 @@ class ItchFeed {
     set(Counter::LiveOrders, books.liveOrders());
     set(Counter::LiveLevels, books.liveLevels());
     set(Counter::StaleBooks, handler_.counters().staleBooks);
+    set(Counter::Joining, handler_.joining());
     set(Counter::Records, publisher_.counters().records);
     set(Counter::BookPublishes, publisher_.counters().books);
   }

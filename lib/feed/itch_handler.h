@@ -69,6 +69,37 @@ class ItchHandler {
   }
   void endOfSession() noexcept { endOfPacket(); }
 
+  // Joined in mid-session: no book is complete until proven so (a snapshot).
+  // Each listed book says so at once, with a status record; later records
+  // carry MAYBE_BAD_BOOK.
+  void join(uint64_t sequence) noexcept {
+    (void)sequence;
+    endOfPacket();
+    feedJoining_ = true;
+    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
+      if (!state_[locate].listed) continue;
+      status(static_cast<uint16_t>(locate), lastTimestamp_, record::StatusAction::None,
+             record::StatusReason::BookJoining, '~', '~');
+      queue(static_cast<uint16_t>(locate));
+    }
+    flush();
+  }
+
+  // Another session: the old one's orders are gone. Every listed book is
+  // published empty.
+  void newSession() noexcept {
+    endOfPacket();
+    books_.clear();
+    feedStale_ = feedJoining_ = false;
+    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
+      BookState& b = state_[locate];
+      b.stale = false;
+      b.from[0] = b.from[1] = 0;
+      if (b.listed) queue(static_cast<uint16_t>(locate));
+    }
+    flush();
+  }
+
   // Publishes the snapshots of the books whose top levels moved since the last flush.
   void flush() noexcept {
     endOfPacket();
@@ -127,6 +158,8 @@ class ItchHandler {
   void mbo(const record::MboMsg& m) noexcept { publisher_.record(m); }
   void mbp1(const record::Mbp1Msg& m) noexcept { publisher_.record(m); }
 
+  bool joining() const noexcept { return feedJoining_; }
+  bool stale() const noexcept { return feedStale_; }
   const itch::DecodeCounters& decodeCounters() const noexcept { return decode_; }
   const HandlerCounters& counters() const noexcept { return counters_; }
   const book::OrderBooks& books() const noexcept { return books_; }
@@ -160,7 +193,7 @@ class ItchHandler {
     sequence_ = sequence;
     recvNs_ = recvNs;
     if (length >= itch::kHeaderLength) timestamp_ = loadBe48(msg + 5);
-    builder_.setContext(sequence, recvNs, feedStale_ ? record::flags::kMaybeBadBook : 0);
+    builder_.setContext(sequence, recvNs, feedStale_ || feedJoining_ ? record::flags::kMaybeBadBook : 0);
     decode_.count(itch::decode(msg, length, *this), length > 0 ? msg[0] : 0);
     if (length >= itch::kHeaderLength) lastTimestamp_ = timestamp_;
   }
@@ -208,6 +241,8 @@ class ItchHandler {
     char symbol[8];
     std::copy(in->symbol.begin(), in->symbol.end(), symbol);
     publisher_.instrument(locate, symbol, in->tradingState);
+    if (!state_[locate].listed && feedJoining_)  // a book that is incomplete from its first record
+      status(locate, timestamp_, record::StatusAction::None, record::StatusReason::BookJoining, '~', '~');
     state_[locate].listed = true;
   }
 
@@ -252,7 +287,8 @@ class ItchHandler {
     f.tsEvent = static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(b.timestamp));
     f.tsRecv = b.tsRecv;
     f.updates = b.updates;
-    f.status = b.stale                                                ? shm::BookStatus::Stale
+    f.status = feedJoining_                                           ? shm::BookStatus::Joining
+               : b.stale                                            ? shm::BookStatus::Stale
                : in.tradingState == 'H' || in.tradingState == 'P' ? shm::BookStatus::Halted
                                                                     : shm::BookStatus::Normal;
     f.tradingState = in.tradingState;
@@ -270,7 +306,8 @@ class ItchHandler {
   uint64_t recvNs_ = 0;
   uint64_t timestamp_ = 0;      // of the message being applied
   uint64_t lastTimestamp_ = 0;  // of the last message with a header
-  bool feedStale_ = false;
+  bool feedStale_ = false;    // a gap was declared
+  bool feedJoining_ = false;  // joined in mid-session
   HugeArray<BookState> state_;  // by locate
   HugeArray<uint16_t> dirty_;   // locates with dirty set, in the order they moved
   uint32_t dirtyCount_ = 0;

@@ -4,8 +4,16 @@
 // the next expected sequence is held while the other line may still fill the
 // hole; when the hole outlives `gapTimeoutNs`, or more packets wait than the
 // store holds, the hole is declared a gap (its messages are lost; the sink
-// marks the books stale) and the held packets go out. One thread; no
-// allocation after construction.
+// marks the books stale) and the held packets go out.
+//
+// Sessions: the first packet seen starts the session; if it is not the
+// session's first message, the feed was joined in mid-session and the sink is
+// told (join): what came before is unknown. A packet of another session is
+// dropped and counted until the evidence for the new session is solid: End of
+// Session of the old one seen, or the new session seen on both lines (on a
+// one-line feed, in kSessionEvidence packets in a row). Then the old
+// session's open holes are declared lost, and the new one starts from the
+// lowest sequence it showed. One thread; no allocation after construction.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +30,7 @@ namespace fh::feed {
 struct SequencerConfig {
   uint32_t heldPackets = 256;         // packets that may wait for a hole to fill
   uint64_t gapTimeoutNs = 2'000'000;  // how long a hole may wait for the other line
+  uint32_t lines = 2;                 // 1: line A only
 };
 
 struct LineCounters {
@@ -37,7 +46,9 @@ struct SequencerCounters {
   uint64_t filled = 0;          // holes filled by the other line (or a late packet)
   uint64_t gaps = 0;            // holes declared lost
   uint64_t gapMessages = 0;     // messages lost in them
-  uint64_t sessionChanges = 0;  // a new session name: sequence starts again
+  uint64_t sessionChanges = 0;  // a new session accepted: sequence starts again
+  uint64_t foreignPackets = 0;  // of another session, before its evidence was solid
+  uint64_t joinedAt = 0;        // first sequence of a session joined after its start; 0 if none
   uint64_t heartbeats = 0;
   uint64_t endOfSession = 0;
 };
@@ -82,9 +93,19 @@ class Sequencer {
       return;
     }
     const mold::PacketHeader h = mold::readHeader(payload.data());
-    if (!started_ || std::memcmp(session_, h.session.data(), sizeof session_) != 0) {
-      if (started_) ++counters_.sessionChanges;
-      startSession(h);
+    if (!started_) {
+      startSession(h.session.data(), h.sequence);
+    } else if (std::memcmp(session_, h.session.data(), sizeof session_) != 0) {
+      if (!newSessionProven(line & 1, h)) {
+        ++counters_.foreignPackets;
+        return;
+      }
+      endOldSession(recvNs);
+      ++counters_.sessionChanges;
+      startSession(h.session.data(), candidateFirst_);
+    } else if (candidateLines_ != 0 && !ended_) {
+      candidateLines_ = 0;  // the old session goes on: the evidence starts again
+      candidateRun_ = 0;
     }
     if (h.count == mold::kEndOfSessionCount) {
       // Its sequence is the session's end: a hole before it is real too.
@@ -126,16 +147,49 @@ class Sequencer {
     release(recvNs);
   }
 
-  void startSession(const mold::PacketHeader& h) {
-    std::memcpy(session_, h.session.data(), sizeof session_);
+  static constexpr uint32_t kSessionEvidence = 3;
+
+  // A packet of a session other than the current one: is the new session proven?
+  bool newSessionProven(int line, const mold::PacketHeader& h) noexcept {
+    if (candidateLines_ == 0 || std::memcmp(candidate_, h.session.data(), sizeof candidate_) != 0) {
+      std::memcpy(candidate_, h.session.data(), sizeof candidate_);
+      candidateLines_ = 0;
+      candidateRun_ = 0;
+      candidateFirst_ = h.sequence;
+    }
+    candidateLines_ |= 1u << line;
+    ++candidateRun_;
+    if (h.sequence < candidateFirst_) candidateFirst_ = h.sequence;
+    return ended_ || candidateLines_ == 3 || (config_.lines < 2 && candidateRun_ >= kSessionEvidence);
+  }
+
+  // The old session is over: what it still owes is lost; what is held goes out first.
+  void endOldSession(uint64_t nowNs) noexcept {
+    while (waiting()) {
+      const uint64_t before = next_;
+      declareGap(nowNs);
+      if (next_ == before) break;
+    }
+    out_.endOfPacket();
+  }
+
+  // The session starts (or is joined) at `first`: the first packet's
+  // sequence, or the next one a heartbeat announces.
+  void startSession(const char* session, uint64_t first) noexcept {
+    std::memcpy(session_, session, sizeof session_);
+    const bool change = started_;
     started_ = true;
     ended_ = false;
-    // Join where the feed is: the first packet's sequence (or the heartbeat's next).
-    next_ = h.sequence;
+    next_ = first;
     for (Held& x : held_) x.used = false;
     heldCount_ = 0;
     holeSinceNs_ = 0;
     announced_ = 0;
+    candidateLines_ = 0;
+    candidateRun_ = 0;
+    counters_.joinedAt = first > 1 ? first : 0;
+    if (change) out_.newSession();
+    if (first > 1) out_.join(first);
   }
 
 
@@ -254,6 +308,10 @@ class Sequencer {
   size_t heldCount_ = 0;
   uint64_t holeSinceNs_ = 0;
   char session_[10] = {};
+  char candidate_[10] = {};      // another session, while its evidence gathers
+  uint32_t candidateLines_ = 0;  // bit per line that showed it
+  uint32_t candidateRun_ = 0;    // its packets since the current session's last
+  uint64_t candidateFirst_ = 0;  // the lowest sequence it showed
   bool started_ = false;
   bool ended_ = false;
   uint64_t next_ = 0;

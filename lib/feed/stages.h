@@ -27,6 +27,11 @@ concept OrderedMessageSink = requires(T& t, uint64_t sequence, uint64_t recvNs, 
   // Messages first .. first+count-1 are lost: no line and no recovery had them.
   { t.gap(sequence, sequence) } noexcept;
   { t.endOfSession() } noexcept;
+  // The feed is picked up at `sequence` of a session already under way:
+  // whatever came before it is unknown, so no book is complete.
+  { t.join(sequence) } noexcept;
+  // Another session replaces the current one: books start empty.
+  { t.newSession() } noexcept;
   // The bytes of the messages handed on so far may be reused from now on.
   { t.endOfPacket() } noexcept;
 };

@@ -129,6 +129,7 @@ enum class StatusReason : uint16_t {
   None = 0,
   BookStale = 100,      // the book may be wrong (MAYBE_BAD_BOOK) until rebuilt
   BookRecovered = 101,  // a stale book was rebuilt
+  BookJoining = 102,    // the feed was joined in mid-session: the book is incomplete
 };
 
 struct StatusMsg {

@@ -86,13 +86,14 @@ static_assert(FH_FLAG_LAST == rec::flags::kLast && FH_FLAG_TOB == rec::flags::kT
               FH_FLAG_SNAPSHOT == rec::flags::kSnapshot && FH_FLAG_MBP == rec::flags::kMbp &&
               FH_FLAG_BAD_TS_RECV == rec::flags::kBadTsRecv && FH_FLAG_MAYBE_BAD_BOOK == rec::flags::kMaybeBadBook);
 static_assert(FH_BOOK_NORMAL == int(shm::BookStatus::Normal) && FH_BOOK_HALTED == int(shm::BookStatus::Halted) &&
-              FH_BOOK_STALE == int(shm::BookStatus::Stale));
+              FH_BOOK_STALE == int(shm::BookStatus::Stale) && FH_BOOK_JOINING == int(shm::BookStatus::Joining));
 static_assert(FH_STATUS_ACTION_QUOTING == int(rec::StatusAction::Quoting) &&
               FH_STATUS_ACTION_TRADING == int(rec::StatusAction::Trading) &&
               FH_STATUS_ACTION_HALT == int(rec::StatusAction::Halt) &&
               FH_STATUS_ACTION_PAUSE == int(rec::StatusAction::Pause));
 static_assert(FH_STATUS_REASON_BOOK_STALE == int(rec::StatusReason::BookStale) &&
-              FH_STATUS_REASON_BOOK_RECOVERED == int(rec::StatusReason::BookRecovered));
+              FH_STATUS_REASON_BOOK_RECOVERED == int(rec::StatusReason::BookRecovered) &&
+              FH_STATUS_REASON_BOOK_JOINING == int(rec::StatusReason::BookJoining));
 #undef FH_SAME_FIELD
 
 thread_local std::string lastError;

@@ -89,7 +89,7 @@ fh_status fh_consumer_instrument(const fh_consumer* consumer, uint16_t locate, f
 #define FH_PRICE_SCALE 1000000000LL /* prices are int64 in units of 1e-9 */
 #define FH_UNDEF_PRICE INT64_MAX
 
-enum { FH_BOOK_NORMAL = 0, FH_BOOK_HALTED = 1, FH_BOOK_STALE = 2 };
+enum { FH_BOOK_NORMAL = 0, FH_BOOK_HALTED = 1, FH_BOOK_STALE = 2, FH_BOOK_JOINING = 3 };
 
 typedef struct fh_level {
   int64_t price;
@@ -177,7 +177,12 @@ typedef struct fh_mbp1_msg {
 
 enum { FH_STATUS_ACTION_NONE = 0, FH_STATUS_ACTION_QUOTING = 3, FH_STATUS_ACTION_TRADING = 7,
        FH_STATUS_ACTION_HALT = 8, FH_STATUS_ACTION_PAUSE = 9 };
-enum { FH_STATUS_REASON_NONE = 0, FH_STATUS_REASON_BOOK_STALE = 100, FH_STATUS_REASON_BOOK_RECOVERED = 101 };
+enum {
+  FH_STATUS_REASON_NONE = 0,
+  FH_STATUS_REASON_BOOK_STALE = 100,
+  FH_STATUS_REASON_BOOK_RECOVERED = 101,
+  FH_STATUS_REASON_BOOK_JOINING = 102
+};
 
 typedef struct fh_status_msg {
   fh_record_header hd;

@@ -19,7 +19,7 @@ inline constexpr uint64_t kMagic = 0x3130'4D48'5348'4866ULL;  // "fHSHMH01", lit
 // Readers refuse any other major version; a minor version only adds fields
 // in space that older readers skip.
 inline constexpr uint16_t kLayoutMajor = 1;
-inline constexpr uint16_t kLayoutMinor = 0;
+inline constexpr uint16_t kLayoutMinor = 1;  // 1.1: BookStatus::Joining
 inline constexpr uint32_t kLayoutVersion = uint32_t{kLayoutMajor} << 16 | kLayoutMinor;
 inline constexpr uint32_t kMaxDepth = 64;         // levels per side a region may publish
 inline constexpr uint32_t kMaxCounters = 256;
@@ -96,8 +96,9 @@ static_assert(offsetof(DirectoryEntry, fields) == 8);
 
 enum class BookStatus : uint8_t {
   Normal = 0,
-  Halted = 1,  // trading state H or P
-  Stale = 2,   // maybe wrong: an update could not be applied, or a gap was not recovered
+  Halted = 1,   // trading state H or P
+  Stale = 2,    // maybe wrong: an update could not be applied, or a gap was not recovered
+  Joining = 3,  // incomplete: the feed was joined in mid-session, orders from before are missing
 };
 
 // A price level as published: DBN units (price in 1e-9).

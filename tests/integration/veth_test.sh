@@ -2,7 +2,7 @@
 # Tier 3: fhsim and fhd on either side of a veth pair, each in a network
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
-#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults
+#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -247,6 +247,30 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     # fhsim drops data packets 50, 100, ... 300 of 325 on both lines: 6 packets, 219 messages.
     [[ $gaps == 6 && $(counter arbiter.gap_messages f2) == 219 && $(counter messages f2) == 11793 && $stale -gt 0 ]]
     "$bin/fhctl" book --shm f2 --shm-dir "$work" | grep -q STALE
+    stop_fhd
+    ;;
+  join)
+    # A feed picked up in mid-session (its first packet carries sequence 5000):
+    # fhd cannot know what rested before, so every book says joining, never normal.
+    bx=$testdata/itch50/bx_sample_20191230.NASDAQ_ITCH50
+    start_fhd xdp j1
+    publish "$bx" --first-seq 5000
+    wait_counter arbiter.end_of_session j1 1
+    [[ $(counter feed.joining j1) == 1 && $(counter feed.joined_at j1) == 5000 && $(counter arbiter.gaps j1) == 0 ]]
+    books=$("$bin/fhctl" book --shm j1 --shm-dir "$work")
+    total=$(grep -c '^[A-Z]' <<<"$books" || true)
+    joining=$(grep -c 'JOINING' <<<"$books" || true)
+    echo "joined at 5000: $joining of $total books say joining"
+    [[ $total -gt 0 && $joining == "$total" ]]
+    "$bin/fhctl" tail --shm j1 --shm-dir "$work" --from-oldest --json --count 100000 --seconds 1 >"$work/j1.jsonl" || true
+    grep -q '"reason":102' "$work/j1.jsonl"  # BookJoining, for each book
+    stop_fhd
+    # The same day from its first message: no book says joining.
+    start_fhd xdp j2
+    publish "$bx"
+    wait_counter arbiter.end_of_session j2 1
+    [[ $(counter feed.joining j2) == 0 && $(counter feed.joined_at j2) == 0 ]]
+    ! "$bin/fhctl" book --shm j2 --shm-dir "$work" | grep -q JOINING
     stop_fhd
     ;;
   *) echo "unknown case $case"; exit 2 ;;

@@ -48,6 +48,10 @@ struct Out {
   void gap(uint64_t first, uint64_t count) noexcept { gaps.emplace_back(first, count); }
   void endOfSession() noexcept { ++ends; }
   void endOfPacket() noexcept {}
+  void join(uint64_t sequence) noexcept { joins.push_back(sequence); }
+  void newSession() noexcept { ++newSessions; }
+  std::vector<uint64_t> joins;
+  int newSessions = 0;
 };
 
 std::vector<uint64_t> range(uint64_t first, uint64_t last) {
@@ -179,4 +183,83 @@ TEST_CASE("sequencer: heartbeats, a hole they reveal, end of session, a new sess
   const std::vector<uint8_t> shortPacket(10, 0);
   a.packet(1, shortPacket, 500);
   CHECK(a.counters().line[1].malformed == 1);
+}
+
+TEST_CASE("sequencer: a start in mid-session is a join, said once", "[sequencer]") {
+  Out out;
+  Sequencer a({}, out);
+  a.packet(0, packet(3), 0);  // messages 10..12: 1..9 were before our time
+  a.packet(1, packet(3), 1);
+  a.packet(0, packet(4), 2);
+  CHECK(out.joins == std::vector<uint64_t>{10});
+  CHECK(out.sequences == range(10, 15));
+  CHECK(out.gaps.empty());
+  CHECK(a.counters().joinedAt == 10);
+  CHECK(out.newSessions == 0);
+
+  Out fromStart;
+  Sequencer b({}, fromStart);
+  b.packet(0, packet(0), 0);
+  CHECK(fromStart.joins.empty());
+  CHECK(b.counters().joinedAt == 0);
+}
+
+TEST_CASE("sequencer: one packet of another session changes nothing but a counter", "[sequencer]") {
+  Out out;
+  Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000}, out);
+  a.packet(0, packet(0), 0);
+  a.packet(0, packet(2), 1);                 // held: 4..6 missing
+  a.packet(1, packet(0, "OTHERSESSN"), 2);   // a stray packet: not evidence
+  a.packet(1, packet(1), 3);                 // line B fills the hole
+  CHECK(out.sequences == range(1, 9));
+  CHECK(out.gaps.empty());
+  CHECK(a.counters().foreignPackets == 1);
+  CHECK(a.counters().sessionChanges == 0);
+  CHECK(out.newSessions == 0);
+}
+
+TEST_CASE("sequencer: a new session on both lines, skewed, is accepted once both show it", "[sequencer]") {
+  Out out;
+  Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000}, out);
+  a.packet(0, packet(0), 0);
+  a.packet(1, packet(0), 1);
+  a.packet(0, packet(2), 2);                 // held: the old session owes 4..6
+  a.packet(0, packet(0, "SESSION002"), 3);   // line A moved on first
+  a.packet(0, packet(1, "SESSION002"), 4);
+  CHECK(a.counters().foreignPackets == 2);
+  CHECK(out.sequences == range(1, 3));
+  a.packet(1, packet(0, "SESSION002"), 5);   // line B agrees: accepted
+  CHECK(a.counters().sessionChanges == 1);
+  CHECK(out.newSessions == 1);
+  // The old session's hole is lost and its held packet went out first.
+  REQUIRE(out.gaps.size() == 1);
+  CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{4, 3});
+  a.packet(1, packet(1, "SESSION002"), 6);
+  std::vector<uint64_t> want = range(1, 3);
+  for (uint64_t s : range(7, 9)) want.push_back(s);
+  for (uint64_t s : range(1, 6)) want.push_back(s);
+  CHECK(out.sequences == want);
+  CHECK(out.joins.empty());
+  CHECK(a.counters().gapMessages == 3);
+}
+
+TEST_CASE("sequencer: a one-line feed takes a new session after three packets in a row", "[sequencer]") {
+  Out out;
+  Sequencer a({.lines = 1}, out);
+  a.packet(0, packet(0), 0);
+  a.packet(0, packet(5, "SESSION002"), 1);
+  a.packet(0, packet(1), 2);                  // the old session again: evidence starts over
+  a.packet(0, packet(5, "SESSION002"), 3);
+  a.packet(0, packet(6, "SESSION002"), 4);
+  CHECK(a.counters().sessionChanges == 0);
+  a.packet(0, packet(7, "SESSION002"), 5);    // third in a row: accepted from 16, the lowest it showed
+  CHECK(a.counters().sessionChanges == 1);
+  CHECK(a.counters().foreignPackets == 3);
+  CHECK(out.newSessions == 1);
+  CHECK(out.joins == std::vector<uint64_t>{16});
+  CHECK(a.counters().joinedAt == 16);
+  a.idle(10'000'000);                          // 16..21 were dropped as evidence: lost
+  REQUIRE(out.gaps.size() == 1);
+  CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{16, 6});
+  CHECK(out.sequences.back() == 24);
 }

@@ -263,6 +263,7 @@ int runBookFromRegion(const BookOptions& options, const RegionOptions& region) {
       ShownBook b{in.symbol, in.locate, {}, {}, {}};
       if (in.tradingState != ' ') b.state += std::string(", trading state ") + in.tradingState;
       if (snapshot->fields.status == shm::BookStatus::Stale) b.state += ", STALE";
+      if (snapshot->fields.status == shm::BookStatus::Joining) b.state += ", JOINING (incomplete)";
       for (uint32_t i = 0; i < snapshot->fields.bidLevels; ++i)
         b.bids.push_back({snapshot->bids[i].price, snapshot->bids[i].shares, snapshot->bids[i].orders});
       for (uint32_t i = 0; i < snapshot->fields.askLevels; ++i)

@@ -135,6 +135,7 @@ const char* statusReasonName(record::StatusReason r) {
     case record::StatusReason::None: return "none";
     case record::StatusReason::BookStale: return "book_stale";
     case record::StatusReason::BookRecovered: return "book_recovered";
+    case record::StatusReason::BookJoining: return "book_joining";
   }
   return nullptr;
 }

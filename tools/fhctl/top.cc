@@ -52,6 +52,7 @@ std::string statusText(const shm::BookFields& f, char tradingState) {
   }
   if (f.status == shm::BookStatus::Halted && tradingState != 'H' && tradingState != 'P') s += " halted";
   if (f.status == shm::BookStatus::Stale) s += " STALE";
+  if (f.status == shm::BookStatus::Joining) s += " JOINING";
   return s;
 }
 
