@@ -379,7 +379,9 @@ int runTail(const TailOptions& options, const RegionOptions& region) {
                       consumer->header().writerPid, static_cast<unsigned long long>(consumer->generation()));
         notice(text);
       }
-      if (r.records == 0 && !toldIdle && consumer->writerStatus() != shm::WriterStatus::Running) {
+      // Not on the poll that re-attached: the new writer's records are unread
+      // even if it has already stopped.
+      if (r.records == 0 && !r.reattached && !toldIdle && consumer->writerStatus() != shm::WriterStatus::Running) {
         toldIdle = true;
         notice(consumer->writerStatus() == shm::WriterStatus::Stopped ? "the writer has stopped; waiting for a new one"
                                                                       : "the writer has no heartbeat; waiting");
