@@ -136,6 +136,7 @@ Feed feed(const toml::table& t, const std::string& where) {
     if (t.get("line_b")) f.lineB = line(t, where, "line_b", true);
     if (f.lineB && f.lineB->group == f.lineA.group && f.lineB->port == f.lineA.port)
       fail(where + ".line_b", "is the same group and port as line_a");
+    f.sequencer.lines = f.lineB ? 2 : 1;  // a new session needs other evidence on one line
   }
   return f;
 }

@@ -53,6 +53,7 @@ TEST_CASE("config: the documented example parses to its defaults", "[config]") {
   CHECK(f.lineB->port == 26401);
   CHECK(f.idle == fh::daemon::Idle::SpinYield);
   CHECK(f.sequencer.gapTimeoutNs == 2'000'000);
+  CHECK(f.sequencer.lines == 2);
 }
 
 TEST_CASE("config: every bad value names its key", "[config]") {
