@@ -35,6 +35,7 @@ namespace fh::daemon {
   X(Datagrams, "source.datagrams")                \
   X(WrongSource, "source.wrong_source")           \
   X(Truncated, "source.truncated")                \
+  X(SocketDrops, "source.socket_drops")           \
   X(NotALine, "source.not_a_line")                \
   X(BusyPolling, "source.busy_poll_in_effect")    \
   X(ZeroCopy, "xsk.zero_copy")                    \
@@ -98,6 +99,7 @@ void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const
   set(SourceCounter::Datagrams, s.datagrams);
   set(SourceCounter::WrongSource, s.wrongSource);
   set(SourceCounter::Truncated, s.truncated);
+  set(SourceCounter::SocketDrops, s.socketDrops);
   set(SourceCounter::NotALine, s.notALine);
   if constexpr (requires { source.framesByQueue(); })
     for (size_t q = 0; q < i.queueCount; ++q) w.set(i.queues + q, source.framesByQueue()[q]);

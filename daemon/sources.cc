@@ -67,6 +67,8 @@ int joinGroup(const std::string& interface, const Line& line, bool bindToGroup, 
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
       ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
     if (busyPoll) busyPolling = enableBusyPoll(fd, busyPollUs, busyPollBudget);
+    // Each datagram then says how many the socket dropped: loss the kernel saw.
+    if (::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) fail("SO_RXQ_OVFL");
   }
   return fd;
 }
@@ -76,12 +78,14 @@ UdpSource::UdpSource(const Feed& feed) : batch_(std::min(feed.batch, kMaxBatch))
   messages_.resize(kMaxBatch);
   iovecs_.resize(kMaxBatch);
   addresses_.resize(kMaxBatch);
+  control_.resize(size_t{kMaxBatch} * kControlBytes);
   for (uint32_t i = 0; i < kMaxBatch; ++i) {
     iovecs_[i] = {buffers_.data() + size_t{i} * kBufferBytes, kBufferBytes};
     messages_[i].msg_hdr.msg_iov = &iovecs_[i];
     messages_[i].msg_hdr.msg_iovlen = 1;
     messages_[i].msg_hdr.msg_name = &addresses_[i];
     messages_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    messages_[i].msg_hdr.msg_control = control_.data() + size_t{i} * kControlBytes;
   }
   const Line* lines[2] = {&feed.lineA, feed.lineB ? &*feed.lineB : nullptr};
   try {

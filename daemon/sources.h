@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,6 +33,7 @@ struct SourceCounters {
   uint64_t notALine = 0;       // AF_XDP frames that matched no line (should stay 0)
   uint64_t wrongSource = 0;    // datagrams from another sender than the line's source
   uint64_t truncated = 0;      // datagrams larger than the receive buffer
+  uint64_t socketDrops = 0;    // UDP: datagrams the kernel dropped, its socket buffer full (SO_RXQ_OVFL)
 };
 
 // A socket joined to a group on an interface; with `bindToGroup` it also
@@ -60,7 +62,9 @@ class UdpSource {
     int fd;
     int line;
     std::optional<uint32_t> source;
+    uint32_t drops = 0;  // the kernel's count for this socket, from the latest datagram
   };
+  static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(uint32_t));
   std::vector<LineSocket> sockets_;
   uint32_t batch_;
   bool busyPolling_ = false;
@@ -68,6 +72,7 @@ class UdpSource {
   std::vector<mmsghdr> messages_;
   std::vector<iovec> iovecs_;
   std::vector<sockaddr_in> addresses_;
+  std::vector<uint8_t> control_;  // room for each datagram's SO_RXQ_OVFL count
   SourceCounters counters_;
 };
 
@@ -109,12 +114,23 @@ class XdpSource {
 template <class OnPacket>
 uint32_t UdpSource::receive(OnPacket&& onPacket) {
   uint32_t total = 0;
-  for (const LineSocket& s : sockets_) {
+  for (LineSocket& s : sockets_) {
+    for (uint32_t i = 0; i < batch_; ++i) messages_[i].msg_hdr.msg_controllen = kControlBytes;
     const int n = ::recvmmsg(s.fd, messages_.data(), batch_, MSG_DONTWAIT, nullptr);
     if (n <= 0) continue;
     const uint64_t now = shm::realtimeNs();
     for (int i = 0; i < n; ++i) {
-      const mmsghdr& m = messages_[i];
+      mmsghdr& m = messages_[i];
+      // The kernel's drop count since the socket was made, on each datagram.
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(&m.msg_hdr, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+          uint32_t drops = 0;
+          std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+          if (drops > s.drops) {
+            counters_.socketDrops += drops - s.drops;
+            s.drops = drops;
+          }
+        }
       if (m.msg_hdr.msg_flags & MSG_TRUNC) {
         ++counters_.truncated;
         continue;

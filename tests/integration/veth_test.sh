@@ -2,7 +2,7 @@
 # Tier 3: fhsim and fhd on either side of a veth pair, each in a network
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
-#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join
+#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -271,6 +271,18 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     wait_counter arbiter.end_of_session j2 1
     [[ $(counter feed.joining j2) == 0 && $(counter feed.joined_at j2) == 0 ]]
     ! "$bin/fhctl" book --shm j2 --shm-dir "$work" | grep -q JOINING
+    stop_fhd
+    ;;
+  socket-drops)
+    # The kernel path: datagrams the socket buffer could not hold are counted
+    # (SO_RXQ_OVFL), not silently lost. fhd is stopped while the feed floods in.
+    start_fhd udp d1
+    kill -STOP "$fhd_pid"
+    S "$bin/fhsim" publish --generate 1500000 --symbols 500 --interface "$vS" --group-a 239.1.1.1 --port-a 26400 \
+      --group-b 239.1.1.2 --port-b 26401 2>>"$work/fhsim.log"
+    kill -CONT "$fhd_pid"
+    wait_counter source.socket_drops d1 1
+    echo "kernel socket drops counted: $(counter source.socket_drops d1) datagrams, $(counter source.datagrams d1) received"
     stop_fhd
     ;;
   *) echo "unknown case $case"; exit 2 ;;
