@@ -57,15 +57,7 @@ class ItchHandler {
     (void)count;
     endOfPacket();
     feedStale_ = true;
-    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
-      BookState& b = state_[locate];
-      if (!b.listed || b.stale) continue;
-      status(static_cast<uint16_t>(locate), lastTimestamp_, record::StatusAction::None,
-             record::StatusReason::BookStale, '~', '~');
-      markStale(b);
-      queue(static_cast<uint16_t>(locate));
-    }
-    flush();
+    announceToAll(record::StatusReason::BookStale);
   }
   void endOfSession() noexcept { endOfPacket(); }
 
@@ -76,13 +68,7 @@ class ItchHandler {
     (void)sequence;
     endOfPacket();
     feedJoining_ = true;
-    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
-      if (!state_[locate].listed) continue;
-      status(static_cast<uint16_t>(locate), lastTimestamp_, record::StatusAction::None,
-             record::StatusReason::BookJoining, '~', '~');
-      queue(static_cast<uint16_t>(locate));
-    }
-    flush();
+    announceToAll(record::StatusReason::BookJoining);
   }
 
   // Another session: the old one's orders are gone. Every listed book is
@@ -159,7 +145,6 @@ class ItchHandler {
   void mbp1(const record::Mbp1Msg& m) noexcept { publisher_.record(m); }
 
   bool joining() const noexcept { return feedJoining_; }
-  bool stale() const noexcept { return feedStale_; }
   const itch::DecodeCounters& decodeCounters() const noexcept { return decode_; }
   const HandlerCounters& counters() const noexcept { return counters_; }
   const book::OrderBooks& books() const noexcept { return books_; }
@@ -227,6 +212,19 @@ class ItchHandler {
     if (b.queued) return;
     b.queued = true;
     dirty_[dirtyCount_++] = locate;
+  }
+
+  // A change of the whole feed's state: a status record for every listed
+  // book (once per book for BookStale), and each book republished now.
+  void announceToAll(record::StatusReason reason) noexcept {
+    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
+      BookState& b = state_[locate];
+      if (!b.listed || (reason == record::StatusReason::BookStale && b.stale)) continue;
+      status(static_cast<uint16_t>(locate), lastTimestamp_, record::StatusAction::None, reason, '~', '~');
+      if (reason == record::StatusReason::BookStale) markStale(b);
+      queue(static_cast<uint16_t>(locate));
+    }
+    flush();
   }
 
   void markStale(BookState& b) noexcept {

@@ -170,7 +170,6 @@ class Sequencer {
       declareGap(nowNs);
       if (next_ == before) break;
     }
-    out_.endOfPacket();
   }
 
   // The session starts (or is joined) at `first`: the first packet's
