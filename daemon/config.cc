@@ -123,7 +123,7 @@ Feed feed(const toml::table& t, const std::string& where) {
   f.busyPollBudget = static_cast<uint32_t>(integer(t, where, "busy_poll_budget", 64, 1, 4096));
   f.batch = static_cast<uint32_t>(integer(t, where, "batch", 64, 1, 1024));
   f.sequencer.gapTimeoutNs = uint64_t(integer(t, where, "gap_timeout_us", 2000, 1, 60'000'000)) * 1000;
-  f.sequencer.heldPackets = static_cast<uint32_t>(integer(t, where, "held_packets", 256, 1, 65536));
+  f.sequencer.heldPackets = static_cast<uint32_t>(integer(t, where, "held_packets", 1024, 1, 65536));
   f.replay = get<std::string>(t, where, "replay").value_or("");
   f.rate = get<double>(t, where, "rate").value_or(0);
   if (f.rate < 0) fail(where + ".rate", "must not be negative");

@@ -11,6 +11,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <span>
 
 #include "record/record.h"
 #include "shm/layout.h"
@@ -34,6 +35,15 @@ concept OrderedMessageSink = requires(T& t, uint64_t sequence, uint64_t recvNs, 
   { t.newSession() } noexcept;
   // The bytes of the messages handed on so far may be reused from now on.
   { t.endOfPacket() } noexcept;
+};
+
+// Where a sequencer sends its MoldUDP64 request packets (session, first
+// sequence, count): to re-request server `server`, an index into the feed's
+// configured list. False when it could not be sent; the sequencer's timeout
+// covers it like a lost request.
+template <class T>
+concept RequestChannel = requires(T& t, uint32_t server, std::span<const uint8_t> packet) {
+  { t.request(server, packet) } noexcept -> std::same_as<bool>;
 };
 
 // A protocol handler also keeps work that can wait until a batch of packets

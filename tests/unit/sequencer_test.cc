@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <random>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "feed/sequencer.h"
@@ -262,4 +264,272 @@ TEST_CASE("sequencer: a one-line feed takes a new session after three packets in
   REQUIRE(out.gaps.size() == 1);
   CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{16, 6});
   CHECK(out.sequences.back() == 24);
+}
+
+// --- Retransmission: requests through a channel, replies as a third line ---
+
+namespace {
+
+struct Request {
+  uint32_t server;
+  std::string session;
+  uint64_t first;
+  uint16_t count;
+  bool operator==(const Request&) const = default;
+};
+
+struct Channel {
+  std::vector<Request> sent;
+  bool up = true;
+  bool request(uint32_t server, std::span<const uint8_t> p) noexcept {
+    REQUIRE(p.size() == 20);
+    uint64_t first = 0;
+    for (int i = 0; i < 8; ++i) first = first << 8 | p[10 + i];
+    sent.push_back({server, std::string(p.begin(), p.begin() + 10), first, uint16_t(p[18] << 8 | p[19])});
+    return up;
+  }
+};
+
+using Recovering = fh::feed::Sequencer<Out, Channel>;
+
+// Messages first .. first+count-1 as one reply packet.
+std::vector<uint8_t> reply(uint64_t first, uint64_t count, const char* session = "SESSION001") {
+  std::vector<uint8_t> buf(1500);
+  fh::mold::PacketBuilder b(buf, session, first);
+  for (uint64_t m = first; m < first + count; ++m) {
+    const uint8_t msg[5] = {'X', uint8_t(m >> 24), uint8_t(m >> 16), uint8_t(m >> 8), uint8_t(m)};
+    REQUIRE(b.add(msg));
+  }
+  buf.resize(b.finish().size());
+  return buf;
+}
+
+// Every message received is applied, a duplicate, late, unparsed, foreign or still held.
+void checkAccounting(const fh::feed::SequencerCounters& c) {
+  uint64_t received = 0, outcome = 0;
+  for (const auto& l : c.line) {
+    received += l.messages;
+    outcome += l.applied + l.duplicates + l.late + l.unparsed + l.foreign;
+  }
+  CHECK(received == outcome + c.heldMessages);
+}
+
+fh::feed::SequencerConfig recovering(uint32_t servers, uint32_t maxMessages = 0xFFFE) {
+  fh::feed::SequencerConfig c;
+  c.heldPackets = 64;
+  c.gapTimeoutNs = 1000;
+  c.retransmission.servers = servers;
+  c.retransmission.timeoutNs = 10'000;
+  c.retransmission.attempts = 2;
+  c.retransmission.maxMessages = maxMessages;
+  c.retransmission.inFlight = 4;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("sequencer: a hole neither line fills is requested, and the reply fills it", "[sequencer]") {
+  Out out;
+  Channel ch;
+  Recovering a(recovering(1), out, &ch);
+  a.packet(0, packet(0), 0);
+  a.packet(0, packet(2), 10);  // 4..6 missing on A
+  a.packet(1, packet(2), 20);  // and on B
+  a.idle(500);
+  CHECK(ch.sent.empty());  // the other line may still have it
+  a.idle(1010);
+  REQUIRE(ch.sent.size() == 1);
+  CHECK(ch.sent[0] == Request{0, "SESSION001", 4, 3});
+  CHECK(a.awaitingReplies());
+  a.retransmission(reply(4, 3), 1100);
+  CHECK(out.sequences == range(1, 9));
+  CHECK(out.gaps.empty());
+  CHECK(a.counters().recovered() == 3);
+  CHECK_FALSE(a.awaitingReplies());
+  a.idle(100'000);
+  CHECK(ch.sent.size() == 1);  // nothing more to ask
+  CHECK(a.counters().line[0].applied == 6);
+  CHECK(a.counters().line[1].duplicates == 3);
+  checkAccounting(a.counters());
+}
+
+TEST_CASE("sequencer: an unanswered request is sent again, then to the next server, then the hole is lost",
+          "[sequencer]") {
+  Out out;
+  Channel ch;
+  Recovering a(recovering(2), out, &ch);
+  a.packet(0, packet(0), 0);
+  a.packet(0, packet(2), 10);
+  a.idle(1010);                 // request 1 to server 0, deadline +10 µs
+  a.idle(11'000);               // not yet
+  a.idle(11'020);               // again, the wait doubled to 20 µs
+  a.idle(31'030);               // attempts to server 0 used up: server 1
+  a.idle(41'040);               // again on server 1 (20 µs)
+  CHECK(out.gaps.empty());
+  a.idle(61'050);               // every server tried: lost
+  std::vector<uint32_t> servers;
+  for (const Request& r : ch.sent) servers.push_back(r.server);
+  CHECK(servers == std::vector<uint32_t>{0, 0, 1, 1});
+  for (const Request& r : ch.sent) CHECK((r.first == 4 && r.count == 3));
+  REQUIRE(out.gaps.size() == 1);
+  CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{4, 3});
+  CHECK(a.counters().retransmission.retries == 3);
+  CHECK(a.counters().retransmission.failovers == 1);
+  CHECK(a.counters().retransmission.exhausted == 1);
+  CHECK(out.sequences == [] {
+    auto v = range(1, 3);
+    for (uint64_t s = 7; s <= 9; ++s) v.push_back(s);
+    return v;
+  }());
+  // The reply comes after all: late, counted, not applied.
+  a.retransmission(reply(4, 3), 70'000);
+  CHECK(a.counters().line[2].late == 3);
+  CHECK(a.counters().recovered() == 0);
+  CHECK(a.counters().gapMessages == 3);
+  checkAccounting(a.counters());
+  // The next hole goes to server 1 first: it is the one that was tried last.
+  a.packet(0, packet(4), 80'000);
+  a.idle(90'000);
+  REQUIRE(ch.sent.size() == 5);
+  CHECK(ch.sent[4] == Request{1, "SESSION001", 10, 3});
+}
+
+TEST_CASE("sequencer: a reply of another session is dropped and the hole stays open", "[sequencer]") {
+  Out out;
+  Channel ch;
+  Recovering a(recovering(1), out, &ch);
+  a.packet(0, packet(0), 0);
+  a.packet(0, packet(2), 10);
+  a.idle(1010);
+  a.retransmission(reply(4, 3, "SESSION002"), 1100);
+  CHECK(a.counters().retransmission.wrongSession == 1);
+  CHECK(out.sequences == range(1, 3));
+  CHECK(a.awaitingReplies());
+  a.retransmission(reply(4, 3), 1200);
+  CHECK(out.sequences == range(1, 9));
+  checkAccounting(a.counters());
+}
+
+TEST_CASE("sequencer: a large hole is asked for in pieces, a bounded number at once; capped replies ask for the rest",
+          "[sequencer]") {
+  Out out;
+  Channel ch;
+  Recovering a(recovering(1, 4), out, &ch);  // at most 4 messages a request, 4 in flight
+  a.packet(0, packet(0), 0);
+  // Holes of six messages: 4..9, 13..18, 22..27, 31..36, 40..45.
+  for (uint64_t k = 3; k <= 15; k += 3) a.packet(0, packet(k), k);
+  a.idle(2000);
+  REQUIRE(ch.sent.size() == 4);  // the first four holes, the first 4 messages of each
+  CHECK(ch.sent[0] == Request{0, "SESSION001", 4, 4});
+  CHECK(ch.sent[1] == Request{0, "SESSION001", 13, 4});
+  CHECK(ch.sent[3] == Request{0, "SESSION001", 31, 4});
+  // The server answers the first with 2 of its 4: the rest is asked for at once.
+  a.retransmission(reply(4, 2), 2100);
+  REQUIRE(ch.sent.size() == 5);
+  CHECK(ch.sent[4] == Request{0, "SESSION001", 6, 2});
+  a.retransmission(reply(6, 2), 2200);
+  // 8..9 is still missing: asked for once a slot is free (the first request is done).
+  REQUIRE(ch.sent.size() >= 6);
+  CHECK(ch.sent[5] == Request{0, "SESSION001", 8, 2});
+  // A server that answers everything asked: all of it comes.
+  size_t answeredUpTo = 0;
+  for (int t = 1; t <= 50 && out.sequences.size() < 48; ++t) {
+    a.idle(100'000 * uint64_t(t));
+    for (; answeredUpTo < ch.sent.size(); ++answeredUpTo) {
+      const Request r = ch.sent[answeredUpTo];
+      a.retransmission(reply(r.first, r.count), 100'000 * uint64_t(t) + 1);
+    }
+  }
+  for (const Request& r : ch.sent) CHECK(r.count <= 4);
+  CHECK(out.sequences == range(1, 48));
+  CHECK(out.gaps.empty());
+  CHECK(a.counters().recovered() == 30);
+  checkAccounting(a.counters());
+}
+
+TEST_CASE("sequencer: random loss on both lines, a server that answers: every message once, in order",
+          "[sequencer]") {
+  Out out;
+  Channel ch;
+  auto config = recovering(1, 0xFFFE);
+  config.heldPackets = 256;
+  Recovering a(config, out, &ch);
+  std::mt19937 rng(11);
+  uint64_t now = 0;
+  size_t answered = 0;
+  const uint64_t packets = 5000;
+  for (uint64_t k = 0; k < packets; ++k) {
+    now += 300;
+    if (k == 0 || rng() % 20 != 0) a.packet(0, packet(k), now);  // 5% lost on A
+    if (k == 0 || rng() % 20 != 0) a.packet(1, packet(k), now + 50);  // and, independently, on B
+    // The server answers each request a little later, from the whole day.
+    for (; answered < ch.sent.size(); ++answered) {
+      const Request r = ch.sent[answered];
+      std::vector<uint8_t> buf(1500);
+      fh::mold::PacketBuilder b(buf, "SESSION001", r.first);
+      for (uint64_t m = r.first; m < r.first + r.count && m <= 3 * packets; ++m) {
+        const uint8_t msg[5] = {'X', uint8_t(m >> 24), uint8_t(m >> 16), uint8_t(m >> 8), uint8_t(m)};
+        if (!b.add(msg)) break;
+      }
+      buf.resize(b.finish().size());
+      a.retransmission(buf, now + 100);
+    }
+  }
+  a.packet(0, control(3 * packets + 1, 0), now + 1000);  // the last heartbeat reveals a tail hole
+  for (int t = 1; t <= 20; ++t) {
+    a.idle(now + 1000 * uint64_t(t) * 10);
+    for (; answered < ch.sent.size(); ++answered) {
+      const Request r = ch.sent[answered];
+      a.retransmission(reply(r.first, std::min<uint64_t>(r.count, 3 * packets + 1 - r.first)), now + 1000 * uint64_t(t) * 10 + 1);
+    }
+  }
+  CHECK(out.sequences == range(1, 3 * packets));
+  CHECK(out.gaps.empty());
+  CHECK(a.counters().recovered() > 0);
+  CHECK(a.counters().recovered() % 3 == 0);
+  CHECK_FALSE(a.awaitingReplies());
+  CHECK(a.counters().heldMessages == 0);
+  checkAccounting(a.counters());
+}
+
+TEST_CASE("sequencer: without a server a hole is lost after the wait; the accounting adds up", "[sequencer]") {
+  Out out;
+  Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1000}, out);
+  a.packet(0, packet(0), 0);
+  a.packet(1, packet(0), 1);
+  a.packet(0, packet(2), 10);
+  a.packet(0, packet(0, "OTHERSESSN"), 11);
+  std::vector<uint8_t> overrun = packet(3);
+  overrun.resize(overrun.size() - 3);  // its last block is cut short
+  a.packet(1, overrun, 12);
+  checkAccounting(a.counters());
+  a.idle(5000);
+  a.packet(1, packet(1), 6000);  // late
+  CHECK(a.counters().line[1].late == 3);
+  CHECK(a.counters().line[1].unparsed == 1);
+  CHECK(a.counters().line[0].foreign == 3);
+  CHECK(a.counters().line[1].duplicates == 3);
+  checkAccounting(a.counters());
+}
+
+TEST_CASE("sequencer: a line that sends nothing while the session is open is silent until it sends", "[sequencer]") {
+  Out out;
+  fh::feed::SequencerConfig c;
+  c.lineSilenceNs = 1000;
+  Sequencer a(c, out);
+  a.packet(0, packet(0), 0);
+  a.packet(1, packet(0), 1);
+  a.packet(0, packet(1), 800);
+  a.idle(1500);
+  CHECK(a.counters().line[0].silent == 0);
+  CHECK(a.counters().line[1].silent == 1);
+  CHECK(a.counters().line[1].silences == 1);
+  a.idle(1600);
+  CHECK(a.counters().line[1].silences == 1);  // once a silence
+  a.packet(1, packet(1), 1700);
+  CHECK(a.counters().line[1].silent == 0);
+  a.packet(0, control(7, 0xFFFF), 1800);  // the session is over: quiet is expected
+  a.idle(100'000);
+  CHECK(a.counters().line[0].silent == 0);
+  CHECK(a.counters().line[1].silences == 1);
 }
