@@ -89,11 +89,36 @@ Line line(const toml::table& feed, const std::string& where, const char* key, bo
   return l;
 }
 
+// [feed.retransmission]: where and how holes are re-requested.
+void retransmission(const toml::table& feed, const std::string& where, Feed& f) {
+  const std::string name = where + ".retransmission";
+  const toml::node* n = feed.get("retransmission");
+  if (!n->is_table()) fail(name, "must be a table with servers = [\"ADDRESS:PORT\", ...]");
+  const toml::table& t = *n->as_table();
+  onlyKeys(t, name, {"servers", "port", "timeout_us", "attempts", "max_messages", "in_flight"});
+  const toml::node* s = t.get("servers");
+  if (s == nullptr || !s->is_array() || s->as_array()->empty())
+    fail(name + ".servers", "must be a list of one or more \"ADDRESS:PORT\" re-request servers");
+  for (const toml::node& e : *s->as_array()) {
+    const std::optional<Endpoint> server = e.is_string() ? parseEndpoint(e.as_string()->get()) : std::nullopt;
+    if (!server) fail(name + ".servers", "each server must be \"IPV4:PORT\", e.g. \"198.18.0.1:26500\"");
+    f.rerequestServers.push_back(*server);
+  }
+  if (f.rerequestServers.size() > 16) fail(name + ".servers", "at most 16 servers");
+  f.rerequestPort = static_cast<uint16_t>(integer(t, name, "port", 0, 0, 65535));
+  feed::RetransmissionConfig& r = f.sequencer.retransmission;
+  r.servers = static_cast<uint32_t>(f.rerequestServers.size());
+  r.timeoutNs = uint64_t(integer(t, name, "timeout_us", 5000, 10, 60'000'000)) * 1000;
+  r.attempts = static_cast<uint32_t>(integer(t, name, "attempts", 3, 1, 100));
+  r.maxMessages = static_cast<uint32_t>(integer(t, name, "max_messages", 0xFFFE, 1, 0xFFFE));
+  r.inFlight = static_cast<uint32_t>(integer(t, name, "in_flight", 8, 1, 64));
+}
+
 Feed feed(const toml::table& t, const std::string& where) {
   onlyKeys(t, where,
            {"name", "protocol", "source", "interface", "queues", "xdp_mode", "zero_copy", "cpu", "idle", "busy_poll",
             "busy_poll_us", "busy_poll_budget", "batch", "line_a", "line_b", "gap_timeout_us", "held_packets",
-            "replay", "rate", "trading_date"});
+            "line_silence_ms", "retransmission", "replay", "rate", "trading_date"});
   Feed f;
   f.name = get<std::string>(t, where, "name").value_or("feed");
   const std::string protocol = get<std::string>(t, where, "protocol").value_or("itch50-moldudp64");
@@ -124,6 +149,8 @@ Feed feed(const toml::table& t, const std::string& where) {
   f.batch = static_cast<uint32_t>(integer(t, where, "batch", 64, 1, 1024));
   f.sequencer.gapTimeoutNs = uint64_t(integer(t, where, "gap_timeout_us", 2000, 1, 60'000'000)) * 1000;
   f.sequencer.heldPackets = static_cast<uint32_t>(integer(t, where, "held_packets", 1024, 1, 65536));
+  f.sequencer.lineSilenceNs = uint64_t(integer(t, where, "line_silence_ms", 3000, 0, 3'600'000)) * 1'000'000;
+  if (t.get("retransmission")) retransmission(t, where, f);
   f.replay = get<std::string>(t, where, "replay").value_or("");
   f.rate = get<double>(t, where, "rate").value_or(0);
   if (f.rate < 0) fail(where + ".rate", "must not be negative");
@@ -147,6 +174,18 @@ std::optional<uint32_t> parseIpv4(const std::string& text) {
   in_addr a{};
   if (::inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
   return ntohl(a.s_addr);
+}
+
+std::optional<Endpoint> parseEndpoint(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  const auto address = parseIpv4(text.substr(0, colon));
+  const std::string port = text.substr(colon + 1);
+  if (!address || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const unsigned long p = std::stoul(port);
+  if (p < 1 || p > 65535) return std::nullopt;
+  return Endpoint{*address, static_cast<uint16_t>(p)};
 }
 
 std::string formatIpv4(uint32_t address) {

@@ -26,6 +26,12 @@ struct Line {
   std::optional<uint32_t> source;  // only datagrams from this address (source-specific)
 };
 
+// A unicast UDP endpoint: a re-request server.
+struct Endpoint {
+  uint32_t address = 0;  // IPv4, host byte order
+  uint16_t port = 0;
+};
+
 enum class Source { Xdp, Udp, File };
 enum class Idle { Spin, SpinYield, Poll };
 enum class XdpModeChoice { Auto, Native, Generic };
@@ -45,7 +51,9 @@ struct Feed {
   uint32_t batch = 64;
   Line lineA;
   std::optional<Line> lineB;
-  feed::SequencerConfig sequencer;
+  feed::SequencerConfig sequencer;  // sequencer.retransmission.servers: the size of rerequestServers
+  std::vector<Endpoint> rerequestServers;  // MoldUDP64 re-request servers, in order of preference
+  uint16_t rerequestPort = 0;              // local port of the request socket; 0: any
   std::string replay;  // file
   double rate = 0;     // file: messages/s, 0 = full speed
   std::string tradingDate;  // YYYY-MM-DD; empty: today in New York
@@ -65,5 +73,7 @@ Config loadConfig(const std::string& path);
 // "239.1.1.1" -> host-order address; nullopt if not dotted IPv4.
 std::optional<uint32_t> parseIpv4(const std::string& text);
 std::string formatIpv4(uint32_t address);
+// "198.18.0.1:26500" -> endpoint; nullopt if not IPV4:PORT.
+std::optional<Endpoint> parseEndpoint(const std::string& text);
 
 }  // namespace fh::daemon

@@ -16,14 +16,36 @@
 
 namespace fh::daemon {
 
+// Per line (A, B, and the re-request servers' replies): every message it
+// brought is applied, a duplicate, late, unparsed, foreign, or still held.
+#define FH_LINE_COUNTERS(X, id, name)             \
+  X(id##Packets, name ".packets")                 \
+  X(id##Messages, name ".messages")               \
+  X(id##Applied, name ".applied")                 \
+  X(id##Duplicates, name ".duplicates")           \
+  X(id##Late, name ".late")                       \
+  X(id##Unparsed, name ".unparsed")               \
+  X(id##Foreign, name ".foreign")                 \
+  X(id##Silent, name ".silent")                   \
+  X(id##Silences, name ".silences")
+
 #define FH_SOURCE_COUNTERS(X)                      \
-  X(LineAPackets, "line_a.packets")               \
-  X(LineAMessages, "line_a.messages")             \
-  X(LineBPackets, "line_b.packets")               \
-  X(LineBMessages, "line_b.messages")             \
+  FH_LINE_COUNTERS(X, LineA, "line_a")            \
+  FH_LINE_COUNTERS(X, LineB, "line_b")            \
+  FH_LINE_COUNTERS(X, Replies, "retransmission")  \
   X(LineMalformed, "lines.malformed")             \
+  X(Requests, "retransmission.requests")          \
+  X(Retries, "retransmission.retries")            \
+  X(Failovers, "retransmission.failovers")        \
+  X(SendFailures, "retransmission.send_failures") \
+  X(MessagesRequested, "retransmission.messages_requested") \
+  X(WrongSession, "retransmission.wrong_session") \
+  X(WrongSender, "retransmission.wrong_sender")   \
+  X(Exhausted, "retransmission.exhausted")        \
+  X(InFlight, "retransmission.in_flight")         \
   X(Duplicates, "arbiter.duplicates")             \
   X(Held, "arbiter.held")                         \
+  X(HeldMessages, "arbiter.held_messages")        \
   X(Filled, "arbiter.filled")                     \
   X(Gaps, "arbiter.gaps")                         \
   X(GapMessages, "arbiter.gap_messages")          \
@@ -80,13 +102,27 @@ template <class Source>
 void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const feed::SequencerCounters& a,
                         const Source& source) noexcept {
   const auto set = [&](SourceCounter c, uint64_t v) { w.set(i.at(c), v); };
-  set(SourceCounter::LineAPackets, a.line[0].packets);
-  set(SourceCounter::LineAMessages, a.line[0].messages);
-  set(SourceCounter::LineBPackets, a.line[1].packets);
-  set(SourceCounter::LineBMessages, a.line[1].messages);
-  set(SourceCounter::LineMalformed, a.line[0].malformed + a.line[1].malformed);
+  const auto line = [&](SourceCounter first, const feed::LineCounters& l) {
+    const uint64_t values[] = {l.packets, l.messages, l.applied,  l.duplicates, l.late,
+                               l.unparsed, l.foreign, l.silent, l.silences};
+    for (size_t k = 0; k < std::size(values); ++k) w.set(i.at(first) + k, values[k]);
+  };
+  line(SourceCounter::LineAPackets, a.line[0]);
+  line(SourceCounter::LineBPackets, a.line[1]);
+  line(SourceCounter::RepliesPackets, a.line[feed::kRetransmissionLine]);
+  set(SourceCounter::LineMalformed, a.line[0].malformed + a.line[1].malformed + a.line[2].malformed);
+  const feed::RetransmissionCounters& r = a.retransmission;
+  set(SourceCounter::Requests, r.requests);
+  set(SourceCounter::Retries, r.retries);
+  set(SourceCounter::Failovers, r.failovers);
+  set(SourceCounter::SendFailures, r.sendFailures);
+  set(SourceCounter::MessagesRequested, r.messagesRequested);
+  set(SourceCounter::WrongSession, r.wrongSession);
+  set(SourceCounter::Exhausted, r.exhausted);
+  set(SourceCounter::InFlight, r.inFlight);
   set(SourceCounter::Duplicates, a.duplicates);
   set(SourceCounter::Held, a.held);
+  set(SourceCounter::HeldMessages, a.heldMessages);
   set(SourceCounter::Filled, a.filled);
   set(SourceCounter::Gaps, a.gaps);
   set(SourceCounter::GapMessages, a.gapMessages);

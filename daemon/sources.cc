@@ -106,10 +106,11 @@ UdpSource::~UdpSource() {
   for (const LineSocket& s : sockets_) ::close(s.fd);
 }
 
-void UdpSource::wait(int timeoutMs) noexcept {
-  pollfd fds[2];
+void UdpSource::wait(int timeoutMs, int extraFd) noexcept {
+  pollfd fds[3];
   nfds_t n = 0;
   for (const LineSocket& s : sockets_) fds[n++] = {s.fd, POLLIN, 0};
+  if (extraFd >= 0) fds[n++] = {extraFd, POLLIN, 0};
   ::poll(fds, n, timeoutMs);
 }
 
@@ -139,6 +140,7 @@ XdpSource::XdpSource(const Feed& feed) : mode_(xsk::XdpMode::Generic), batch_(fe
     }
     framesByQueue_.assign(sockets_.size(), 0);
     for (const auto& socket : sockets_) pollfds_.push_back({socket->fd(), POLLIN, 0});
+    pollfds_.push_back({-1, POLLIN, 0});  // wait()'s extra descriptor
     // The kernel never sees the feed's packets, but switches must still be
     // told to send them: hold the memberships (IGMP) with sockets of our own.
     for (int l = 0; l < lineCount_; ++l) {
@@ -180,6 +182,9 @@ xsk::SocketStats XdpSource::socketStats() const noexcept {
   return total;
 }
 
-void XdpSource::wait(int timeoutMs) noexcept { ::poll(pollfds_.data(), pollfds_.size(), timeoutMs); }
+void XdpSource::wait(int timeoutMs, int extraFd) noexcept {
+  pollfds_.back() = {extraFd, POLLIN, 0};  // a negative fd is ignored by poll()
+  ::poll(pollfds_.data(), pollfds_.size(), timeoutMs);
+}
 
 }  // namespace fh::daemon

@@ -51,7 +51,8 @@ class UdpSource {
 
   template <class OnPacket>
   uint32_t receive(OnPacket&& onPacket);
-  void wait(int timeoutMs) noexcept;
+  // Sleeps until a packet comes (or on `extraFd`, if not -1), at most timeoutMs.
+  void wait(int timeoutMs, int extraFd = -1) noexcept;
   bool busyPolling() const noexcept { return busyPolling_; }
   const SourceCounters& counters() const noexcept { return counters_; }
 
@@ -85,7 +86,7 @@ class XdpSource {
 
   template <class OnPacket>
   uint32_t receive(OnPacket&& onPacket);
-  void wait(int timeoutMs) noexcept;
+  void wait(int timeoutMs, int extraFd = -1) noexcept;
 
   xsk::XdpMode mode() const noexcept { return mode_; }
   bool zeroCopy() const noexcept;

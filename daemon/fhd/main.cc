@@ -30,6 +30,7 @@
 #include "record/record.h"
 #include "shm/clock.h"
 #include "shm/writer.h"
+#include "rerequest.h"
 #include "sources.h"
 #include "util/notify.h"
 
@@ -153,25 +154,60 @@ int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, b
 
 template <class Source>
 void syncAll(feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::SourceCounterIndex& index,
-             const Source& source) {
+             const Source& source, const daemon::RerequestSocket* rerequest) {
   feed.syncCounters(feed::packetCounters(feed.sequencer().counters()), 0);
   daemon::syncSourceCounters(writer, index, feed.sequencer().counters(), source);
+  if (rerequest != nullptr)
+    writer.set(index.at(daemon::SourceCounter::WrongSender), rerequest->counters().wrongSender);
 }
+
+// What the operator should hear of as it happens: a line falling silent or
+// coming back, the session's end.
+class FeedEvents {
+ public:
+  explicit FeedEvents(const Feed& f) : f_(f) {}
+  void check(const feed::SequencerCounters& c, uint64_t nextSequence) {
+    for (int l = 0; l < 2; ++l) {
+      if (c.line[l].silent == silent_[l]) continue;
+      silent_[l] = c.line[l].silent;
+      if (silent_[l] != 0)
+        spdlog::warn("{}: line {} is silent: no packet for {} ms", f_.name, l == 0 ? 'A' : 'B',
+                     f_.sequencer.lineSilenceNs / 1'000'000);
+      else
+        spdlog::info("{}: line {} sends again", f_.name, l == 0 ? 'A' : 'B');
+    }
+    if (c.endOfSession > 0 && !announcedEnd_) {
+      announcedEnd_ = true;
+      spdlog::info("{}: end of session at sequence {}", f_.name, nextSequence);
+    }
+  }
+
+ private:
+  const Feed& f_;
+  uint64_t silent_[2] = {};
+  bool announcedEnd_ = false;
+};
 
 template <class Source>
 int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionWriter& writer,
-               daemon::SourceCounterIndex index) {
+               daemon::SourceCounterIndex index, daemon::RerequestSocket* rerequest) {
   pinTo(f.cpu);
   writer.setSourceState(shm::SourceState::Running);
   fh::notify("STATUS=receiving " + f.name);
   uint64_t emptyPolls = 0, batches = 0;
   uint64_t nextHousekeeping = 0;
-  bool announcedEnd = false;
+  FeedEvents events(f);
   const auto onPacket = [&](int line, std::span<const uint8_t> payload, uint64_t recvNs) {
     feed.packet(line, payload, recvNs);
   };
+  const auto onReply = [&](std::span<const uint8_t> payload, uint64_t recvNs) {
+    feed.retransmission(payload, recvNs);
+  };
   while (!stopping()) {
-    const uint32_t n = source.receive(onPacket);
+    // Replies are read only while the sequencer waits for one: no system call otherwise.
+    const bool awaiting = rerequest != nullptr && feed.sequencer().awaitingReplies();
+    uint32_t n = source.receive(onPacket);
+    if (awaiting) n += rerequest->receive(onReply);
     if (n > 0) {
       feed.endOfBatch();
       emptyPolls = 0;
@@ -183,7 +219,7 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
         case daemon::Idle::SpinYield:
           if (emptyPolls > 1000) sched_yield();
           break;
-        case daemon::Idle::Poll: source.wait(10); break;
+        case daemon::Idle::Poll: source.wait(10, awaiting ? rerequest->fd() : -1); break;
       }
       if ((emptyPolls & 255) != 0 && f.idle != daemon::Idle::Poll) continue;
     }
@@ -192,13 +228,10 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
     nextHousekeeping = now + 1'000'000;  // at most once a millisecond
     workerAlive();
     feed.idle(now);
-    syncAll(feed, writer, index, source);
-    if (feed.sequencer().counters().endOfSession > 0 && !announcedEnd) {
-      announcedEnd = true;
-      spdlog::info("{}: end of session at sequence {}", f.name, feed.sequencer().nextSequence());
-    }
+    syncAll(feed, writer, index, source, rerequest);
+    events.check(feed.sequencer().counters(), feed.sequencer().nextSequence());
   }
-  syncAll(feed, writer, index, source);
+  syncAll(feed, writer, index, source, rerequest);
   return 0;
 }
 
@@ -225,9 +258,24 @@ int run(const Config& config, bool exitWhenDone) {
                  udp->busyPolling() ? "in effect" : "refused or off");
   }
 
+  std::unique_ptr<daemon::RerequestSocket> rerequest;
+  feed::RequestFunction requests;
+  if ((xdp || udp) && !f.rerequestServers.empty()) {
+    rerequest = std::make_unique<daemon::RerequestSocket>(f);
+    requests.context = rerequest.get();
+    requests.send = [](void* socket, uint32_t server, std::span<const uint8_t> packet) noexcept {
+      return static_cast<daemon::RerequestSocket*>(socket)->request(server, packet);
+    };
+    std::vector<std::string> servers;
+    for (const daemon::Endpoint& e : f.rerequestServers)
+      servers.push_back(daemon::formatIpv4(e.address) + ":" + std::to_string(e.port));
+    spdlog::info("{}: holes re-requested from {} (in that order), replies to UDP port {}", f.name,
+                 fmt::join(servers, ", "), rerequest->localPort());
+  }
+
   book::OrderBooks books(config.book);
   shm::RegionWriter writer(region);
-  auto feed = std::make_unique<feed::ItchFeed>(books, writer, midnight, f.sequencer);
+  auto feed = std::make_unique<feed::ItchFeed>(books, writer, midnight, f.sequencer, requests);
   spdlog::info("region {} ready: {} instruments, depth {}, ring {} MiB, generation {:016x}", writer.path(),
                region.maxInstruments, region.depth, region.ringBytes >> 20, writer.header().generation);
   if (xdp) daemon::setModeCounters(writer, index, *xdp);
@@ -253,8 +301,8 @@ int run(const Config& config, bool exitWhenDone) {
   });
   int status = 0;
   try {
-    if (xdp) status = runNetwork(f, *xdp, *feed, writer, index);
-    else if (udp) status = runNetwork(f, *udp, *feed, writer, index);
+    if (xdp) status = runNetwork(f, *xdp, *feed, writer, index, rerequest.get());
+    else if (udp) status = runNetwork(f, *udp, *feed, writer, index, rerequest.get());
     else status = replayFile(f, *feed, writer, exitWhenDone);
   } catch (...) {
     housekeeping = false;

@@ -69,21 +69,42 @@ inline mold::PacketCounters packetCounters(const SequencerCounters& s) noexcept 
   return p;
 }
 
+// The sequencer's request channel as a plain function and its context: a
+// request is rare, so an indirect call costs nothing that matters, and the
+// feed need not know the daemon's socket type.
+struct RequestFunction {
+  bool (*send)(void* context, uint32_t server, std::span<const uint8_t> packet) noexcept = nullptr;
+  void* context = nullptr;
+  bool request(uint32_t server, std::span<const uint8_t> packet) noexcept {
+    return send != nullptr && send(context, server, packet);
+  }
+};
+
 class ItchFeed {
  public:
   using Handler = ItchHandler<RegionPublisher>;
+  using FeedSequencer = Sequencer<Handler, RequestFunction>;
   static_assert(ProtocolHandler<Handler>);
   static_assert(book::ItchBookHandler<Handler> && book::ItchBookHandler<book::BookBuilder<Handler>>);
 
   // midnightNs: UNIX time of midnight in New York on the trading date.
-  ItchFeed(book::OrderBooks& books, shm::RegionWriter& writer, int64_t midnightNs, const SequencerConfig& sequencing)
-      : publisher_(writer), handler_(books, publisher_, midnightNs), sequencer_(sequencing, handler_) {}
+  // requests: where the sequencer sends re-requests (none: holes are lost after the wait).
+  ItchFeed(book::OrderBooks& books, shm::RegionWriter& writer, int64_t midnightNs, const SequencerConfig& sequencing,
+           RequestFunction requests = {})
+      : publisher_(writer),
+        handler_(books, publisher_, midnightNs),
+        requests_(requests),
+        sequencer_(sequencing, handler_, requests.send != nullptr ? &requests_ : nullptr) {}
   ItchFeed(const ItchFeed&) = delete;
   ItchFeed& operator=(const ItchFeed&) = delete;
 
   // A network source: one UDP payload of line 0 (A) or 1 (B).
   void packet(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
     sequencer_.packet(line, payload, recvNs);
+  }
+  // A re-request server's reply.
+  void retransmission(std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
+    sequencer_.retransmission(payload, recvNs);
   }
   // After each batch of packets, and when idle: what could wait goes out.
   void endOfBatch() noexcept { handler_.flush(); }
@@ -125,13 +146,14 @@ class ItchFeed {
     set(Counter::BookPublishes, publisher_.counters().books);
   }
 
-  const Sequencer<Handler>& sequencer() const noexcept { return sequencer_; }
+  const FeedSequencer& sequencer() const noexcept { return sequencer_; }
   const Handler& handler() const noexcept { return handler_; }
 
  private:
   RegionPublisher publisher_;
   Handler handler_;
-  Sequencer<Handler> sequencer_;
+  RequestFunction requests_;
+  FeedSequencer sequencer_;
 };
 
 }  // namespace fh::feed

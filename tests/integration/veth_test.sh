@@ -2,7 +2,7 @@
 # Tier 3: fhsim and fhd on either side of a veth pair, each in a network
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
-#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops
+#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops | retransmission
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -42,9 +42,10 @@ R ip route add 239.0.0.0/8 dev "$vR"
 # veth hands each to the receiving queue of the same number.
 S sh -c "echo 1 >/sys/class/net/$vS/queues/tx-0/xps_cpus; echo 2 >/sys/class/net/$vS/queues/tx-1/xps_cpus" || true
 
-# fhd's configuration for a source (xdp | udp) and region name.
+# fhd's configuration for a source (xdp | udp) and region name, then any
+# extra TOML for the feed (its tables come last); GAP_US sets gap_timeout_us.
 config() {
-  local source=$1 name=$2
+  local source=$1 name=$2 extra=${3:-}
   cat >"$work/$name.toml" <<EOF
 [instance]
 name = "$name"
@@ -62,7 +63,7 @@ interface = "$vR"
 queues = [0, 1]
 xdp_mode = "native"
 idle = "poll"
-gap_timeout_us = 200000
+gap_timeout_us = ${GAP_US:-200000}
 trading_date = "2019-12-30"
   [feed.line_a]
   group = "239.1.1.1"
@@ -70,6 +71,7 @@ trading_date = "2019-12-30"
   [feed.line_b]
   group = "239.1.1.2"
   port = 26401
+$extra
 EOF
   echo "$work/$name.toml"
 }
@@ -88,9 +90,9 @@ wait_counter() {
   done
 }
 
-start_fhd() {  # start_fhd SOURCE NAME: runs fhd in the receiving namespace, waits for its region
+start_fhd() {  # start_fhd SOURCE NAME [EXTRA]: runs fhd in the receiving namespace, waits for its region
   local cfg
-  cfg=$(config "$1" "$2")
+  cfg=$(config "$1" "$2" "${3:-}")
   # `ip netns exec` may fork: the shell records the pid that becomes fhd.
   rm -f "$work/fhd.pid"
   R sh -c 'echo $$ >"$0.pid.tmp"; mv "$0.pid.tmp" "$0.pid"; exec "$1" --config "$2" 2>>"$0.$3.log"' \
@@ -283,6 +285,77 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     kill -CONT "$fhd_pid"
     wait_counter source.socket_drops d1 1
     echo "kernel socket drops counted: $(counter source.socket_drops d1) datagrams, $(counter source.datagrams d1) received"
+    stop_fhd
+    ;;
+  retransmission)
+    # Holes neither line fills are re-requested from fhsim's re-request server
+    # (198.18.0.1:26500, unicast through the kernel beside AF_XDP).
+    day=$work/day.itch
+    "$bin/fhsim" generate --messages 400000 --symbols 200 --seed 3 --out "$day" 2>>"$work/fhsim.log"
+    want=$("$bin/fhctl" book --from "$day" --json --depth 10)
+    server='  [feed.retransmission]
+  servers = ["198.18.0.1:26500"]
+  timeout_us = 20000'
+    # The accounting of a region: every message each line and the server
+    # brought is applied, a duplicate, late, unparsed, foreign or held; lost =
+    # recovered + unrecovered. Prints "applied recovered unrecovered".
+    accounting() {
+      "$bin/fhctl" stats --json --shm "$1" --shm-dir "$work" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["counters"]
+lines = ["line_a", "line_b", "retransmission"]
+received = sum(c[l + ".messages"] for l in lines)
+outcome = sum(c[l + "." + k] for l in lines for k in ("applied", "duplicates", "late", "unparsed", "foreign"))
+assert received == outcome + c["arbiter.held_messages"], (received, outcome, c["arbiter.held_messages"])
+print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arbiter.gap_messages"])'
+    }
+    # Waits until every message published is applied or declared lost.
+    settle() {  # settle REGION TOTAL
+      local tries=0
+      until read -r applied recovered unrecovered < <(accounting "$1") && ((applied + unrecovered >= $2)) &&
+        [[ $(counter retransmission.in_flight "$1") == 0 ]]; do
+        ((++tries > 600)) && { echo "timeout: $(accounting "$1") of $2"; return 1; }
+        sleep 0.05
+      done
+    }
+    total() { grep -o '^fhsim publish: [0-9]* messages' "$work/fhsim.log" | tail -1 | grep -o '[0-9][0-9]*'; }
+
+    # 1. Each line loses 5% of the packets at random, independently.
+    GAP_US=2000 start_fhd xdp t1 "$server"
+    publish "$day" --loss-a 5 --loss-b 5 --fault-seed 7 --rerequest-listen 198.18.0.1:26500 --heartbeats 2
+    settle t1 "$(total)"
+    read -r applied recovered unrecovered < <(accounting t1)
+    echo "5% loss on each line: $applied messages applied, $recovered recovered by $(counter retransmission.requests t1) requests, $unrecovered lost"
+    [[ $recovered -gt 0 && $unrecovered == 0 && $(counter arbiter.gaps t1) == 0 && $(counter book.stale t1) == 0 ]]
+    [[ $("$bin/fhctl" book --shm t1 --shm-dir "$work" --json --depth 0) == "$want" ]]
+    ! "$bin/fhctl" book --shm t1 --shm-dir "$work" | grep -q STALE
+    stop_fhd
+    rm -f "$work/t1"
+
+    # 2. Both lines lose 40 packets in a row, far longer than the wait: recovered.
+    GAP_US=2000 start_fhd udp t2 "$server"
+    publish "$day" --burst-loss 100:40 --rerequest-listen 198.18.0.1:26500 --rerequest-max-messages 500
+    settle t2 "$(total)"
+    read -r applied recovered unrecovered < <(accounting t2)
+    echo "a burst of 40 packets on both lines (kernel sockets): $recovered messages recovered, $unrecovered lost"
+    [[ $recovered -gt 0 && $unrecovered == 0 && $(counter arbiter.gaps t2) == 0 && $(counter book.stale t2) == 0 ]]
+    [[ $("$bin/fhctl" book --shm t2 --shm-dir "$work" --json --depth 0) == "$want" ]]
+    stop_fhd
+    rm -f "$work/t2"
+
+    # 3. The server never answers: each hole is tried on it, then lost; the books
+    # say stale, and the feed goes on.
+    bx=$testdata/itch50/bx_sample_20191230.NASDAQ_ITCH50
+    GAP_US=2000 start_fhd xdp t3 "$server
+  attempts = 2"
+    publish "$bx" --drop-both 50 --rerequest-listen 198.18.0.1:26500 --rerequest-stop-after 0
+    settle t3 12012
+    read -r applied recovered unrecovered < <(accounting t3)
+    echo "server silent: $(counter retransmission.requests t3) requests unanswered, $(counter arbiter.gaps t3) gaps, $unrecovered messages lost, $(counter book.stale t3) books stale"
+    # fhsim drops data packets 50, 100, ... 300 of 325 on both lines: 6 holes, 219 messages.
+    [[ $(counter arbiter.gaps t3) == 6 && $unrecovered == 219 && $applied == 11793 && $recovered == 0 ]]
+    [[ $(counter retransmission.exhausted t3) == 6 && $(counter retransmission.requests t3) == 12 ]]
+    "$bin/fhctl" book --shm t3 --shm-dir "$work" | grep -q STALE
     stop_fhd
     ;;
   *) echo "unknown case $case"; exit 2 ;;

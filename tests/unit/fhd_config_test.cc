@@ -54,6 +54,31 @@ TEST_CASE("config: the documented example parses to its defaults", "[config]") {
   CHECK(f.idle == fh::daemon::Idle::SpinYield);
   CHECK(f.sequencer.gapTimeoutNs == 2'000'000);
   CHECK(f.sequencer.lines == 2);
+  CHECK(f.sequencer.heldPackets == 1024);
+  CHECK(f.sequencer.lineSilenceNs == 3'000'000'000);
+  CHECK(f.rerequestServers.empty());
+  CHECK(f.sequencer.retransmission.servers == 0);
+}
+
+TEST_CASE("config: re-request servers, in order, with their timing", "[config]") {
+  const std::string text = replaced(exampleConfig(), "  # [feed.retransmission]", R"(  [feed.retransmission]
+  servers = ["198.18.0.1:26500", "198.18.0.3:26501"]
+  timeout_us = 250
+  attempts = 4
+  max_messages = 1000
+  in_flight = 2
+  port = 26600)");
+  const fh::daemon::Feed f = fh::daemon::parseConfig(text, "test.toml").feeds.at(0);
+  REQUIRE(f.rerequestServers.size() == 2);
+  CHECK(f.rerequestServers[0].address == 0xC6120001);
+  CHECK(f.rerequestServers[1].port == 26501);
+  CHECK(f.rerequestPort == 26600);
+  const fh::feed::RetransmissionConfig& r = f.sequencer.retransmission;
+  CHECK(r.servers == 2);
+  CHECK(r.timeoutNs == 250'000);
+  CHECK(r.attempts == 4);
+  CHECK(r.maxMessages == 1000);
+  CHECK(r.inFlight == 2);
 }
 
 TEST_CASE("config: every bad value names its key", "[config]") {
@@ -83,6 +108,15 @@ TEST_CASE("config: every bad value names its key", "[config]") {
       {"protocol = \"itch50-moldudp64\"", "protocol = \"fix\"", "feed[0].protocol"},
       {"[book]", "[books]", "books"},
       {"[[feed]]", "[[feed]]\nname = \"one\"\n[[feed]]", "feed"},
+      {"  # [feed.retransmission]", "  [feed.retransmission]\n  servers = [\"198.18.0.1\"]", "feed[0].retransmission.servers"},
+      {"  # [feed.retransmission]", "  [feed.retransmission]\n  servers = []", "feed[0].retransmission.servers"},
+      {"  # [feed.retransmission]", "  [feed.retransmission]\n  servers = [\"198.18.0.1:70000\"]",
+       "feed[0].retransmission.servers"},
+      {"  # [feed.retransmission]", "  [feed.retransmission]\n  servers = [\"198.18.0.1:1\"]\n  attempts = 0",
+       "feed[0].retransmission.attempts"},
+      {"  # [feed.retransmission]", "  [feed.retransmission]\n  servers = [\"198.18.0.1:1\"]\n  tries = 1",
+       "feed[0].retransmission.tries"},
+      {"line_silence_ms = 3000", "line_silence_ms = -1", "feed[0].line_silence_ms"},
   };
   for (const Case& c : cases) {
     INFO(c.to);

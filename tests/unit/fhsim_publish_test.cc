@@ -15,9 +15,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "capture/capture.h"
+#include "feed/file_source.h"
 #include "mold/moldudp64.h"
 #include "process.h"
 
@@ -443,4 +446,128 @@ TEST_CASE("fhsim publish: a real send to multicast groups on lo, both lines", "[
     CHECK(line->endOfSession == 3);
   }
   CHECK(seenA.packets == seenB.packets);
+}
+
+namespace {
+
+// A UDP socket on 127.0.0.1 that sends requests to fhsim's re-request server.
+class Requester {
+ public:
+  explicit Requester(uint16_t serverPort) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    server_.sin_family = AF_INET;
+    server_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    server_.sin_port = htons(serverPort);
+  }
+  ~Requester() { ::close(fd_); }
+  // The reply to (session, first, count), if one comes within `waitMs`.
+  std::optional<std::vector<uint8_t>> ask(const std::string& session, uint64_t first, uint16_t count, int waitMs) {
+    uint8_t p[20];
+    std::memset(p, ' ', 10);
+    std::memcpy(p, session.data(), std::min<size_t>(session.size(), 10));
+    for (int i = 0; i < 8; ++i) p[10 + i] = uint8_t(first >> (56 - 8 * i));
+    p[18] = uint8_t(count >> 8);
+    p[19] = uint8_t(count);
+    ::sendto(fd_, p, sizeof p, 0, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
+    pollfd w{fd_, POLLIN, 0};
+    if (::poll(&w, 1, waitMs) <= 0) return std::nullopt;
+    std::vector<uint8_t> buf(65536);
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n < 0) return std::nullopt;
+    buf.resize(size_t(n));
+    return buf;
+  }
+
+ private:
+  int fd_ = -1;
+  sockaddr_in server_{};
+};
+
+}  // namespace
+
+TEST_CASE("fhsim publish: the re-request server answers from what it published, with its faults", "[fhsim]") {
+  TempDir dir;
+  const std::string input = fh::test::testdata("12302019_SNIPPET.NASDAQ_ITCH50");
+  const fh::capture::MappedFile file(input);
+  std::vector<std::vector<uint8_t>> published;  // message m at m-1
+  struct Collect {
+    std::vector<std::vector<uint8_t>>& out;
+    void message(const fh::feed::MessageMeta&, const uint8_t* m, uint16_t n) { out.emplace_back(m, m + n); }
+    void malformedPacket(uint64_t, const fh::mold::PacketResult&) {}
+  } collect{published};
+  fh::feed::FileSourceCounters counters;
+  REQUIRE(fh::feed::replayFile(file.bytes(), {}, counters, collect).ok());
+  REQUIRE(published.size() == 1000);
+
+  const uint16_t port = static_cast<uint16_t>(30'000 + ::getpid() % 20'000);
+  const pid_t pid = fh::test::start(
+      "fhsim",
+      concat(concat({"publish", "--file", input, "--dry-run-pcap", (dir.path() / "out.pcap").string(), "--session",
+                     "RR", "--rerequest-listen", "127.0.0.1:" + std::to_string(port), "--rerequest-max-messages",
+                     "10", "--rerequest-forget-before", "100", "--rerequest-stop-after", "3", "--linger-ms", "4000"},
+                    kLines),
+             {}),
+      dir, "publish");
+  Requester r(port);
+  // The server is up once it answers: until then a request meets a closed port.
+  std::optional<std::vector<uint8_t>> first;
+  for (int i = 0; i < 30 && !first; ++i) first = r.ask("RR", 200, 20, 100);
+  REQUIRE(first);
+  const auto check = [&](const std::vector<uint8_t>& reply, uint64_t from, uint16_t count) {
+    std::vector<uint64_t> seen;
+    const fh::mold::PacketResult res = fh::mold::forEachMessage(reply, [&](uint64_t seq, const uint8_t* m, uint16_t n) {
+      CHECK(std::vector<uint8_t>(m, m + n) == published.at(seq - 1));
+      seen.push_back(seq);
+    });
+    CHECK(res.kind == fh::mold::PacketKind::Messages);
+    CHECK(res.header.sessionTrimmed() == "RR");
+    CHECK(res.header.sequence == from);
+    CHECK(seen.size() == count);
+  };
+  check(*first, 200, 10);                       // capped at 10 a reply
+  const auto tail = r.ask("RR", 995, 20, 1000);  // only 995..1000 exist
+  REQUIRE(tail);
+  check(*tail, 995, 6);
+  CHECK_FALSE(r.ask("OTHER", 300, 1, 300));      // another session
+  CHECK_FALSE(r.ask("RR", 50, 5, 300));          // forgotten
+  const auto third = r.ask("RR", 300, 1, 1000);
+  REQUIRE(third);
+  check(*third, 300, 1);
+  CHECK_FALSE(r.ask("RR", 300, 1, 300));         // three answered: it stops
+  const Run done = fh::test::finish(pid, dir, "publish");
+  INFO(done.err);
+  REQUIRE(done.exitCode == 0);
+  CHECK(done.err.find("re-request server 127.0.0.1:" + std::to_string(port) +
+                      ": 5 requests, 3 answered with 17 messages; unanswered: 1 stopped, 1 forgotten, 0 "
+                      "rate-limited, 0 beyond the end; 1 of another session, 0 malformed") != std::string::npos);
+}
+
+TEST_CASE("fhsim publish: seeded loss and duplication are the same for the same seed, each line on its own",
+          "[fhsim]") {
+  TempDir dir;
+  const std::string input = fh::test::testdata("12302019_SNIPPET.NASDAQ_ITCH50");
+  const auto run = [&](const std::vector<std::string>& faults) {
+    const std::string out = (dir.path() / "out.pcap").string();
+    const Run r = publishDry(input, out, concat({"--messages-per-packet", "1"}, faults));
+    REQUIRE(r.exitCode == 0);
+    return std::pair{decode(out).sequences, r.err};
+  };
+  const auto [a1, err1] = run({"--loss-a", "10", "--fault-seed", "5"});
+  const auto [a2, err2] = run({"--loss-a", "10", "--fault-seed", "5", "--loss-b", "30"});
+  const auto [a3, err3] = run({"--loss-a", "10", "--fault-seed", "6"});
+  CHECK(a1 == a2);  // line B's faults do not move line A's
+  CHECK(a1 != a3);
+  CHECK(a1.size() > 850);
+  CHECK(a1.size() < 950);
+  const auto [d, errD] = run({"--duplicate-a", "10", "--fault-seed", "5"});
+  CHECK(d.size() > 1050);
+  CHECK(std::is_sorted(d.begin(), d.end()));
+  CHECK(errD.find("duplicated: " + std::to_string(d.size() - 1000) + " packets on A") != std::string::npos);
+  const auto [burst, errB] = run({"--burst-loss", "10:5"});
+  CHECK(burst.size() == 995);
+  CHECK(std::find(burst.begin(), burst.end(), 12) == burst.end());
+  const auto [silent, errS] = run({"--silence-a", "100:50"});
+  CHECK(silent.size() == 950);
+  CHECK(errS.find("line B 239.1.1.2:26401: 1003 packets, 1000 messages, 0 dropped") != std::string::npos);
 }

@@ -21,6 +21,25 @@ const CLI::Validator kWholeNumber(
     },
     "");
 
+// FIRST:COUNT, data packets numbered from 1.
+void addRange(CLI::App* app, const std::string& name, fh::sim::PacketRange& range, const std::string& help) {
+  app->add_option_function<std::string>(
+         name,
+         [name, &range](const std::string& value) {
+           const size_t colon = value.find(':');
+           const auto whole = [](const std::string& t) {
+             return !t.empty() && t.size() < 19 && t.find_first_not_of("0123456789") == std::string::npos;
+           };
+           if (colon == std::string::npos || !whole(value.substr(0, colon)) || !whole(value.substr(colon + 1)) ||
+               std::stoull(value.substr(0, colon)) == 0)
+             throw CLI::ValidationError(name, "'" + value + "' is not FIRST:COUNT (data packets, from 1)");
+           range.first = std::stoull(value.substr(0, colon));
+           range.count = std::stoull(value.substr(colon + 1));
+         },
+         help)
+      ->type_name("FIRST:COUNT");
+}
+
 int runGenerate(const fh::sim::GeneratorOptions& options, const std::string& out) {
   try {
     const auto start = std::chrono::steady_clock::now();
@@ -131,6 +150,39 @@ int main(int argc, char** argv) {
       ->check(kWholeNumber);
   publishCmd->add_option("--reorder-a", publish.reorderA, "send every Nth pair of data packets swapped on line A")
       ->check(kWholeNumber);
+  publishCmd->add_option("--fault-seed", publish.faultSeed, "seed of the random faults: the same seed, the same faults")
+      ->check(kWholeNumber)
+      ->capture_default_str();
+  publishCmd->add_option("--loss-a", publish.lossA, "percent of data packets line A loses at random");
+  publishCmd->add_option("--loss-b", publish.lossB, "percent of data packets line B loses at random");
+  publishCmd->add_option("--duplicate-a", publish.duplicateA, "percent of data packets line A sends twice");
+  publishCmd->add_option("--duplicate-b", publish.duplicateB, "percent of data packets line B sends twice");
+  addRange(publishCmd, "--burst-loss", publish.burstBoth, "both lines lose data packets FIRST..FIRST+COUNT-1");
+  addRange(publishCmd, "--silence-a", publish.silenceA, "line A sends nothing while packets FIRST..FIRST+COUNT-1 go out");
+  addRange(publishCmd, "--silence-b", publish.silenceB, "line B sends nothing while packets FIRST..FIRST+COUNT-1 go out");
+  fh::sim::RerequestOptions& rr = publish.rerequest;
+  CLI::Option* listen = publishCmd->add_option(
+      "--rerequest-listen", rr.listen,
+      "serve MoldUDP64 re-requests on ADDRESS:PORT (198.18.0.0/15 or 127.0.0.0/8) from the published history");
+  publishCmd->add_option("--rerequest-max-messages", rr.maxMessages, "messages per reply at most (the MTU caps it too)")
+      ->check(CLI::Range(1u, 65534u))
+      ->capture_default_str()
+      ->needs(listen);
+  publishCmd->add_option("--rerequest-rate", rr.rate, "replies per second at most, 0: no limit")
+      ->check(kWholeNumber)
+      ->capture_default_str()
+      ->needs(listen);
+  publishCmd->add_option("--rerequest-stop-after", rr.stopAfter, "fault: answer N requests, then no more")
+      ->check(kWholeNumber)
+      ->needs(listen);
+  publishCmd->add_option("--rerequest-forget-before", rr.forgetBefore,
+                         "fault: requests for messages before sequence N go unanswered")
+      ->check(kWholeNumber)
+      ->needs(listen);
+  publishCmd->add_option("--linger-ms", rr.lingerMs, "after the last packet, keep answering re-requests this long")
+      ->check(kWholeNumber)
+      ->capture_default_str()
+      ->needs(listen);
   publishCmd->add_flag("--stamp", publish.stamp,
                        "rewrite each message's timestamp with its send time (New York time of day): for benchmarks");
   publishCmd->add_option("--dry-run-pcap", publish.dryRunPcap,

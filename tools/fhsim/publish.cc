@@ -15,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -287,6 +288,8 @@ class Publisher {
     } else {
       pcap_.emplace(o.dryRunPcap, source ? *source : itf.address, o.ttl);
     }
+    if (!o.rerequest.listen.empty())
+      server_ = std::make_unique<RerequestServer>(o.rerequest, o.session, o.firstSequence, o.mtu - kIpUdpHeaders);
     summary_.firstSequence = o.firstSequence;
     if (o.rate > 0) batch_ = std::max<uint64_t>(1, o.rate / 1000);
     start_ = monotonicNs();
@@ -315,6 +318,10 @@ class Publisher {
     for (uint32_t i = 0; i < o_.endOfSessionRepeats; ++i) control(true);
     while (!delayed_.empty()) waitUntil(delayed_.front().due);
     if (pcap_) pcap_->close();
+    if (server_) {
+      server_->finish();
+      summary_.rerequest = server_->summary();
+    }
     summary_.seconds = static_cast<double>(monotonicNs() - start_) / kSecond;
     summary_.lineA = a_.summary;
     if (o_.lineB) summary_.lineB = b_.summary;
@@ -334,11 +341,15 @@ class Publisher {
     const uint64_t number = ++summary_.dataPackets;
     pace();
     if (o_.stamp) stamp(packet);
+    if (server_) server_->record(packet.subspan(mold::kHeaderLength), count);
     scheduled_ += count;
 
-    const bool both = every(o_.dropBoth, number);
-    const bool dropA = both || every(o_.dropA, number);
-    const bool dropB = both || every(o_.dropB, number);
+    const bool both = every(o_.dropBoth, number) || o_.burstBoth.contains(number);
+    // Each line's draws come from its own generator: one line's options do not move the other's faults.
+    const bool dropA = both || every(o_.dropA, number) || o_.silenceA.contains(number) || chance(rngA_, o_.lossA);
+    const bool dropB = both || every(o_.dropB, number) || o_.silenceB.contains(number) || chance(rngB_, o_.lossB);
+    const bool twiceA = !dropA && chance(rngA_, o_.duplicateA);
+    const bool twiceB = !dropB && chance(rngB_, o_.duplicateB);
     const bool first = number % 2 == 1;
     const bool swap = o_.reorderA != 0 && ((number + 1) / 2) % o_.reorderA == 0;
     if (dropA) {
@@ -348,6 +359,10 @@ class Publisher {
       heldMessages_ = count;
     } else {
       sendA(packet, count);
+      if (twiceA) {
+        sendA(packet, count);
+        ++a_.summary.duplicated;
+      }
     }
     if (held_ && !first) {
       sendA(*held_, heldMessages_);
@@ -358,6 +373,10 @@ class Publisher {
         ++b_.summary.dropped;
       else
         sendB(packet, count);
+      if (twiceB) {
+        sendB(packet, count);
+        ++b_.summary.duplicated;
+      }
     }
     next_ += count;
     builder_ = mold::PacketBuilder(buffer_, o_.session, next_);
@@ -396,6 +415,10 @@ class Publisher {
   }
 
   static bool every(uint32_t n, uint64_t number) { return n != 0 && number % n == 0; }
+  // True with `percent` chance; draws nothing when the fault is off.
+  static bool chance(std::mt19937_64& rng, double percent) {
+    return percent > 0 && std::uniform_real_distribution<double>(0, 100)(rng) < percent;
+  }
 
   void sendA(std::span<const uint8_t> packet, uint16_t messages) {
     if (pcap_)
@@ -473,6 +496,9 @@ class Publisher {
   uint64_t scheduled_ = 0;  // messages of the packets already paced
   uint64_t nextCheck_ = 0;
   uint64_t batch_ = 1;
+  std::mt19937_64 rngA_{o_.faultSeed};
+  std::mt19937_64 rngB_{o_.faultSeed ^ 0x9E3779B97F4A7C15ull};
+  std::unique_ptr<RerequestServer> server_;
 };
 
 struct Feeder {
@@ -537,6 +563,13 @@ void validate(const PublishOptions& o) {
     if (!inPrefix(*source, kTestHosts, 15))
       badOption("--source", o.source, "refused: hosts must be in 198.18.0.0/15 (the test network's rule)");
   }
+  for (const auto& [name, value] : {std::pair<const char*, double>{"--loss-a", o.lossA}, {"--loss-b", o.lossB},
+                                     {"--duplicate-a", o.duplicateA}, {"--duplicate-b", o.duplicateB}})
+    if (!(value >= 0 && value <= 100)) badOption(name, std::to_string(value), "must be a percentage from 0 to 100");
+  if (!o.lineB) {
+    if (o.lossB != 0 || o.duplicateB != 0 || o.silenceB.count != 0)
+      throw std::invalid_argument("--loss-b, --duplicate-b and --silence-b need line B (--group-b)");
+  }
   if (o.rate > kSecond) badOption("--rate", std::to_string(o.rate), "must be at most 1e9 messages per second");
   if (o.ttl < 1 || o.ttl > 255) badOption("--ttl", std::to_string(o.ttl), "must be from 1 to 255");
   if (o.interface.empty() && o.dryRunPcap.empty())
@@ -568,7 +601,7 @@ PublishSummary publish(const PublishOptions& o) {
 
 std::string describe(const PublishOptions& o, const PublishSummary& s) {
   std::string text;
-  char line[300];
+  char line[512];
   std::snprintf(line, sizeof line,
                 "fhsim publish: %llu messages in %llu packets, sequence %llu to %llu, session %s, %.3f s\n",
                 static_cast<unsigned long long>(s.messages), static_cast<unsigned long long>(s.dataPackets),
@@ -586,6 +619,22 @@ std::string describe(const PublishOptions& o, const PublishSummary& s) {
   describeLine("A", o.lineA, s.lineA, true);
   if (s.lineB) describeLine("B", *o.lineB, *s.lineB, o.dryRunPcap.empty());
   if (!o.dryRunPcap.empty()) text += "dry run: line A written to " + o.dryRunPcap + "\n";
+  if (s.lineA.duplicated > 0 || (s.lineB && s.lineB->duplicated > 0))
+    text += "duplicated: " + std::to_string(s.lineA.duplicated) + " packets on A, " +
+            std::to_string(s.lineB ? s.lineB->duplicated : 0) + " on B\n";
+  if (s.rerequest) {
+    const RerequestSummary& r = *s.rerequest;
+    std::snprintf(line, sizeof line,
+                  "re-request server %s: %llu requests, %llu answered with %llu messages; unanswered: %llu "
+                  "stopped, %llu forgotten, %llu rate-limited, %llu beyond the end; %llu of another session, %llu "
+                  "malformed\n",
+                  o.rerequest.listen.c_str(), (unsigned long long)r.requests, (unsigned long long)r.answered,
+                  (unsigned long long)r.messagesResent, (unsigned long long)r.stopped,
+                  (unsigned long long)r.forgotten, (unsigned long long)r.rateLimited,
+                  (unsigned long long)r.beyondEnd, (unsigned long long)r.wrongSession,
+                  (unsigned long long)r.malformed);
+    text += line;
+  }
   if (s.malformedInputPackets > 0)
     text += "skipped " + std::to_string(s.malformedInputPackets) + " malformed packets of the input\n";
   return text;

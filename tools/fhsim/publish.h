@@ -11,12 +11,19 @@
 #include <string>
 
 #include "generator.h"
+#include "rerequest_server.h"
 
 namespace fh::sim {
 
 struct LineAddress {
   std::string group;  // dotted IPv4, in 239.0.0.0/8
   uint16_t port = 0;
+};
+
+// Data packets first .. first+count-1 (numbered from 1); count 0: none.
+struct PacketRange {
+  uint64_t first = 0, count = 0;
+  bool contains(uint64_t packet) const noexcept { return count != 0 && packet >= first && packet - first < count; }
 };
 
 struct PublishOptions {
@@ -44,6 +51,15 @@ struct PublishOptions {
   // Data packets are numbered from 1; every Nth is dropped (0: none).
   uint32_t dropA = 0, dropB = 0, dropBoth = 0;
   uint32_t reorderA = 0;  // pairs of data packets (1,2), (3,4)...: every Nth pair goes out swapped on A
+  // Faults drawn from a seed, each line on its own: the same seed and options
+  // give the same faults.
+  uint64_t faultSeed = 1;
+  double lossA = 0, lossB = 0;            // percent of data packets lost at random
+  double duplicateA = 0, duplicateB = 0;  // percent of data packets sent twice
+  PacketRange burstBoth;                  // lost on both lines
+  PacketRange silenceA, silenceB;         // the line sends nothing while these go out
+
+  RerequestOptions rerequest;  // the re-request server, when rerequest.listen is set
 
   std::string dryRunPcap;  // write line A's packets here instead of sending
   // Rewrite each message's ITCH timestamp with the time the packet is sent
@@ -56,6 +72,7 @@ struct LineSummary {
   uint64_t packets = 0;   // sent, heartbeats and End of Session included
   uint64_t messages = 0;  // in the data packets sent
   uint64_t dropped = 0;   // data packets dropped by the fault options
+  uint64_t duplicated = 0;  // data packets sent twice
   uint64_t bytes = 0;     // UDP payload bytes sent
 };
 
@@ -67,6 +84,7 @@ struct PublishSummary {
   uint64_t malformedInputPackets = 0;
   LineSummary lineA;
   std::optional<LineSummary> lineB;
+  std::optional<RerequestSummary> rerequest;
   double seconds = 0;
 };
 
