@@ -58,6 +58,7 @@ namespace fh::daemon {
   X(WrongSource, "source.wrong_source")           \
   X(Truncated, "source.truncated")                \
   X(SocketDrops, "source.socket_drops")           \
+  X(BadChecksum, "source.bad_ip_checksum")        \
   X(NotALine, "source.not_a_line")                \
   X(BusyPolling, "source.busy_poll_in_effect")    \
   X(ZeroCopy, "xsk.zero_copy")                    \
@@ -136,6 +137,7 @@ void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const
   set(SourceCounter::WrongSource, s.wrongSource);
   set(SourceCounter::Truncated, s.truncated);
   set(SourceCounter::SocketDrops, s.socketDrops);
+  set(SourceCounter::BadChecksum, s.badChecksum);
   set(SourceCounter::NotALine, s.notALine);
   if constexpr (requires { source.framesByQueue(); })
     for (size_t q = 0; q < i.queueCount; ++q) w.set(i.queues + q, source.framesByQueue()[q]);

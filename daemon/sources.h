@@ -34,6 +34,7 @@ struct SourceCounters {
   uint64_t wrongSource = 0;    // datagrams from another sender than the line's source
   uint64_t truncated = 0;      // datagrams larger than the receive buffer
   uint64_t socketDrops = 0;    // UDP: datagrams the kernel dropped, its socket buffer full (SO_RXQ_OVFL)
+  uint64_t badChecksum = 0;    // AF_XDP: feed frames whose IPv4 header checksum fails (the kernel would drop them)
 };
 
 // A socket joined to a group on an interface; with `bindToGroup` it also
@@ -165,6 +166,10 @@ uint32_t XdpSource::receive(OnPacket&& onPacket) {
         if (udp.dstAddr != l.group || udp.dstPort != l.port) continue;
         if (l.source && udp.srcAddr != *l.source) {
           ++counters_.wrongSource;
+          return;
+        }
+        if (!capture::ipv4ChecksumOk(udp.ipHeader)) {
+          ++counters_.badChecksum;
           return;
         }
         ++counters_.datagrams;

@@ -161,6 +161,27 @@ void syncAll(feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::Sour
     writer.set(index.at(daemon::SourceCounter::WrongSender), rerequest->counters().wrongSender);
 }
 
+// Loss a socket reveals (kernel socket-buffer overflows, AF_XDP drops): told
+// at once, then at most every ten seconds with the count since.
+class DropReport {
+ public:
+  DropReport(const Feed& f, const char* what) : f_(f), what_(what) {}
+  void check(uint64_t total, uint64_t nowNs) {
+    if (total <= reported_ || nowNs < nextNs_) return;
+    spdlog::warn("{}: {} {} more ({} in all): packets lost before fhd saw them; holes they leave are recovered or "
+                 "counted as gaps",
+                 f_.name, what_, total - reported_, total);
+    reported_ = total;
+    nextNs_ = nowNs + 10'000'000'000;
+  }
+
+ private:
+  const Feed& f_;
+  const char* what_;
+  uint64_t reported_ = 0;
+  uint64_t nextNs_ = 0;
+};
+
 // What the operator should hear of as it happens: a line falling silent or
 // coming back, the session's end.
 class FeedEvents {
@@ -197,6 +218,7 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
   uint64_t emptyPolls = 0, batches = 0;
   uint64_t nextHousekeeping = 0;
   FeedEvents events(f);
+  DropReport socketDrops(f, "the kernel's UDP socket buffers dropped");
   const auto onPacket = [&](int line, std::span<const uint8_t> payload, uint64_t recvNs) {
     feed.packet(line, payload, recvNs);
   };
@@ -230,6 +252,7 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
     feed.idle(now);
     syncAll(feed, writer, index, source, rerequest);
     events.check(feed.sequencer().counters(), feed.sequencer().nextSequence());
+    socketDrops.check(source.counters().socketDrops, now);
   }
   syncAll(feed, writer, index, source, rerequest);
   return 0;
@@ -287,6 +310,7 @@ int run(const Config& config, bool exitWhenDone) {
   std::thread housekeeper([&] {
     uint64_t lastBeat = 0;
     int stuck = 0;
+    DropReport xskDrops(f, "the AF_XDP sockets dropped");
     while (housekeeping.load(std::memory_order_relaxed)) {
       const uint64_t beat = gWorkerBeat.load(std::memory_order_relaxed);
       stuck = beat == lastBeat ? stuck + 1 : 0;
@@ -295,7 +319,10 @@ int run(const Config& config, bool exitWhenDone) {
         writer.heartbeat();
         fh::notify("WATCHDOG=1");
       }
-      if (xdp) daemon::syncKernelCounters(writer, index, *xdp);
+      if (xdp) {
+        daemon::syncKernelCounters(writer, index, *xdp);
+        xskDrops.check(xdp->socketStats().rxDropped, shm::realtimeNs());
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });

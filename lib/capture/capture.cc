@@ -278,6 +278,7 @@ SkipReason parseUdp(const Frame& frame, UdpDatagram& out) noexcept {
   if (p[9] != 17) return SkipReason::NotUdp;
   out.srcAddr = loadBe32(p + 12);
   out.dstAddr = loadBe32(p + 16);
+  out.ipHeader = {p, headerLength};
   p += headerLength;
   left = totalLength - headerLength;
   if (left < 8) return SkipReason::Truncated;

@@ -94,7 +94,18 @@ struct UdpDatagram {
   uint16_t srcPort;
   uint16_t dstPort;
   std::span<const uint8_t> payload;
+  std::span<const uint8_t> ipHeader;  // options included
 };
+
+// The IPv4 header checksum holds (the one's-complement sum of the header is
+// all ones). The kernel drops a frame whose header fails it; a source that
+// bypasses the kernel must check it itself.
+inline bool ipv4ChecksumOk(std::span<const uint8_t> header) noexcept {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < header.size(); i += 2) sum += uint32_t{header[i]} << 8 | header[i + 1];
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return sum == 0xFFFF;
+}
 
 // Unwraps a frame down to its UDP payload, or says why it cannot.
 SkipReason parseUdp(const Frame& frame, UdpDatagram& out) noexcept;

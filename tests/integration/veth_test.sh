@@ -250,6 +250,16 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     [[ $gaps == 6 && $(counter arbiter.gap_messages f2) == 219 && $(counter messages f2) == 11793 && $stale -gt 0 ]]
     "$bin/fhctl" book --shm f2 --shm-dir "$work" | grep -q STALE
     stop_fhd
+    rm -f "$work/f2"
+    # A frame whose IPv4 header checksum is wrong: the kernel would drop it, so
+    # the bypass path does too, and counts it. The same frame made right is taken.
+    start_fhd xdp f3
+    S python3 "$src/tests/integration/raw_frame.py" "$vS" 198.18.0.1 239.1.1.1 26400 bad
+    S python3 "$src/tests/integration/raw_frame.py" "$vS" 198.18.0.1 239.1.1.1 26400 good
+    wait_counter line_a.packets f3 1
+    echo "bad IPv4 header checksums counted: $(counter source.bad_ip_checksum f3), good frames taken: $(counter line_a.packets f3)"
+    [[ $(counter source.bad_ip_checksum f3) == 1 && $(counter line_a.packets f3) == 1 && $(counter messages f3) == 1 ]]
+    stop_fhd
     ;;
   join)
     # A feed picked up in mid-session (its first packet carries sequence 5000):
@@ -285,6 +295,7 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     kill -CONT "$fhd_pid"
     wait_counter source.socket_drops d1 1
     echo "kernel socket drops counted: $(counter source.socket_drops d1) datagrams, $(counter source.datagrams d1) received"
+    grep -q "the kernel's UDP socket buffers dropped" "$work/fhd.d1.log"  # and told in the log
     stop_fhd
     ;;
   retransmission)
@@ -329,6 +340,9 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     [[ $recovered -gt 0 && $unrecovered == 0 && $(counter arbiter.gaps t1) == 0 && $(counter book.stale t1) == 0 ]]
     [[ $("$bin/fhctl" book --shm t1 --shm-dir "$work" --json --depth 0) == "$want" ]]
     ! "$bin/fhctl" book --shm t1 --shm-dir "$work" | grep -q STALE
+    "$bin/fhctl" stats --shm t1 --shm-dir "$work" >"$work/t1.stats"
+    grep -E '^feed +live$' "$work/t1.stats"
+    grep -E "^lost +$recovered messages = $recovered recovered \+ 0 unrecovered$" "$work/t1.stats"
     stop_fhd
     rm -f "$work/t1"
 
@@ -356,6 +370,7 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     [[ $(counter arbiter.gaps t3) == 6 && $unrecovered == 219 && $applied == 11793 && $recovered == 0 ]]
     [[ $(counter retransmission.exhausted t3) == 6 && $(counter retransmission.requests t3) == 12 ]]
     "$bin/fhctl" book --shm t3 --shm-dir "$work" | grep -q STALE
+    "$bin/fhctl" stats --shm t3 --shm-dir "$work" | grep -E '^feed +stale: 6 holes lost'
     stop_fhd
     ;;
   *) echo "unknown case $case"; exit 2 ;;

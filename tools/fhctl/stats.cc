@@ -136,6 +136,47 @@ void printJson(Output& out, const shm::Consumer& c, const Sample& s, const std::
   out.endLine();
 }
 
+// The feed's state and its accounting, from the sequencer's counters (a
+// network feed's region has them; a file replay's does not).
+template <class Row>
+void feedRows(const Sample& s, const Row& row) {
+  const auto get = [&](const std::string& name) -> std::optional<uint64_t> {
+    for (const auto& [n, v] : s.counters)
+      if (n == name) return v;
+    return std::nullopt;
+  };
+  const auto v = [&](const std::string& name) { return get(name).value_or(0); };
+  if (!get("line_a.applied")) return;
+  const auto num = [](uint64_t x) { return std::to_string(x); };
+  std::string state;
+  if (v("feed.joining") != 0)
+    state = "joining at sequence " + num(v("feed.joined_at")) + ": no book is complete";
+  else if (v("arbiter.gaps") != 0)
+    state = "stale: " + num(v("arbiter.gaps")) + " holes lost, books marked";
+  else if (v("retransmission.in_flight") != 0)
+    state = "recovering: " + num(v("retransmission.in_flight")) + " requests in flight";
+  else
+    state = "live";
+  for (const char* l : {"line_a", "line_b"})
+    if (v(std::string(l) + ".silent") != 0) state += std::string("; ") + l + " silent";
+  row("feed", state);
+  uint64_t received = 0, applied = 0, duplicates = 0, late = 0, unparsed = 0, foreign = 0;
+  for (const std::string l : {"line_a", "line_b", "retransmission"}) {
+    received += v(l + ".messages");
+    applied += v(l + ".applied");
+    duplicates += v(l + ".duplicates");
+    late += v(l + ".late");
+    unparsed += v(l + ".unparsed");
+    foreign += v(l + ".foreign");
+  }
+  row("received", num(received) + " messages = " + num(applied) + " applied + " + num(duplicates) +
+                      " duplicates + " + num(late) + " late + " + num(unparsed) + " unparsed + " + num(foreign) +
+                      " foreign + " + num(v("arbiter.held_messages")) + " held");
+  const uint64_t recovered = v("retransmission.applied"), unrecovered = v("arbiter.gap_messages");
+  row("lost", num(recovered + unrecovered) + " messages = " + num(recovered) + " recovered + " + num(unrecovered) +
+                  " unrecovered");
+}
+
 void printText(Output& out, const shm::Consumer& c, const Sample& s, const std::vector<double>* perSecond) {
   const shm::RegionHeader& h = c.header();
   char line[400];
@@ -165,6 +206,7 @@ void printText(Output& out, const shm::Consumer& c, const Sample& s, const std::
   row("ring", line);
   std::snprintf(line, sizeof line, "depth %u; max instruments %u", c.depth(), c.maxInstruments());
   row("books", line);
+  feedRows(s, row);
   out.endLine();
 
   size_t nameWidth = 0, valueWidth = 0;
