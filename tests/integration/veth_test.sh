@@ -342,7 +342,7 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     ! "$bin/fhctl" book --shm t1 --shm-dir "$work" | grep -q STALE
     "$bin/fhctl" stats --shm t1 --shm-dir "$work" >"$work/t1.stats"
     grep -E '^feed +live$' "$work/t1.stats"
-    grep -E "^lost +$recovered messages = $recovered recovered \+ 0 unrecovered$" "$work/t1.stats"
+    grep -E "^lost +$recovered messages: $recovered recovered \+ 0 unrecovered$" "$work/t1.stats"
     stop_fhd
     rm -f "$work/t1"
 

@@ -136,8 +136,8 @@ void printJson(Output& out, const shm::Consumer& c, const Sample& s, const std::
   out.endLine();
 }
 
-// The feed's state and its accounting, from the sequencer's counters (a
-// network feed's region has them; a file replay's does not).
+// The feed's state and its accounting, from the sequencer's counters, once a
+// network feed has had a packet (a file replay has no lines).
 template <class Row>
 void feedRows(const Sample& s, const Row& row) {
   const auto get = [&](const std::string& name) -> std::optional<uint64_t> {
@@ -146,7 +146,7 @@ void feedRows(const Sample& s, const Row& row) {
     return std::nullopt;
   };
   const auto v = [&](const std::string& name) { return get(name).value_or(0); };
-  if (!get("line_a.applied")) return;
+  if (!get("line_a.applied") || v("line_a.packets") + v("line_b.packets") == 0) return;  // no network feed yet
   const auto num = [](uint64_t x) { return std::to_string(x); };
   std::string state;
   if (v("feed.joining") != 0)
@@ -169,11 +169,11 @@ void feedRows(const Sample& s, const Row& row) {
     unparsed += v(l + ".unparsed");
     foreign += v(l + ".foreign");
   }
-  row("received", num(received) + " messages = " + num(applied) + " applied + " + num(duplicates) +
+  row("received", num(received) + " messages: " + num(applied) + " applied + " + num(duplicates) +
                       " duplicates + " + num(late) + " late + " + num(unparsed) + " unparsed + " + num(foreign) +
                       " foreign + " + num(v("arbiter.held_messages")) + " held");
   const uint64_t recovered = v("retransmission.applied"), unrecovered = v("arbiter.gap_messages");
-  row("lost", num(recovered + unrecovered) + " messages = " + num(recovered) + " recovered + " + num(unrecovered) +
+  row("lost", num(recovered + unrecovered) + " messages: " + num(recovered) + " recovered + " + num(unrecovered) +
                   " unrecovered");
 }
 
