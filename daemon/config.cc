@@ -89,6 +89,12 @@ Line line(const toml::table& feed, const std::string& where, const char* key, bo
   return l;
 }
 
+void checkLines(Feed& f, const std::string& lineBKey) {
+  if (f.lineB && f.lineB->group == f.lineA.group && f.lineB->port == f.lineA.port)
+    fail(lineBKey, "is the same group and port as line_a");
+  f.sequencer.lines = f.lineB ? 2 : 1;  // a new session needs other evidence on one line
+}
+
 // [feed.retransmission]: where and how holes are re-requested.
 void retransmission(const toml::table& feed, const std::string& where, Feed& f) {
   const std::string name = where + ".retransmission";
@@ -157,13 +163,16 @@ Feed feed(const toml::table& t, const std::string& where) {
   f.tradingDate = get<std::string>(t, where, "trading_date").value_or("");
   if (f.source == Source::File) {
     if (f.replay.empty()) fail(where + ".replay", "missing: source = \"file\" replays a capture");
-  } else {
-    if (f.interface.empty()) fail(where + ".interface", "missing: source = \"xdp\" and \"udp\" read an interface");
+    // A capture of the feed's lines is sequenced as live; without them, every datagram in file order.
+    f.replayLines = t.get("line_a") != nullptr;
+    if (!f.replayLines && t.get("line_b")) fail(where + ".line_b", "needs line_a");
+  } else if (f.interface.empty()) {
+    fail(where + ".interface", "missing: source = \"xdp\" and \"udp\" read an interface");
+  }
+  if (f.source != Source::File || f.replayLines) {
     f.lineA = line(t, where, "line_a", true);
     if (t.get("line_b")) f.lineB = line(t, where, "line_b", true);
-    if (f.lineB && f.lineB->group == f.lineA.group && f.lineB->port == f.lineA.port)
-      fail(where + ".line_b", "is the same group and port as line_a");
-    f.sequencer.lines = f.lineB ? 2 : 1;  // a new session needs other evidence on one line
+    checkLines(f, where + ".line_b");
   }
   return f;
 }
@@ -174,6 +183,26 @@ std::optional<uint32_t> parseIpv4(const std::string& text) {
   in_addr a{};
   if (::inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
   return ntohl(a.s_addr);
+}
+
+Line parseLine(const std::string& text, const std::string& key) {
+  const std::optional<Endpoint> e = parseEndpoint(text);
+  if (!e || (e->address >> 28) != 0xE) fail(key, "'" + text + "' is not GROUP:PORT of an IPv4 multicast group");
+  Line l;
+  l.group = e->address;
+  l.port = e->port;
+  return l;
+}
+
+void setReplayLines(Feed& f, const std::string& lineA, const std::string& lineB) {
+  if (lineA.empty()) {
+    if (!lineB.empty()) fail("--line-b", "needs --line-a");
+    return;
+  }
+  f.replayLines = true;
+  f.lineA = parseLine(lineA, "--line-a");
+  if (!lineB.empty()) f.lineB = parseLine(lineB, "--line-b");
+  checkLines(f, "--line-b");
 }
 
 std::optional<Endpoint> parseEndpoint(const std::string& text) {

@@ -55,6 +55,7 @@ struct Feed {
   std::vector<Endpoint> rerequestServers;  // MoldUDP64 re-request servers, in order of preference
   uint16_t rerequestPort = 0;              // local port of the request socket; 0: any
   std::string replay;  // file
+  bool replayLines = false;  // file: a capture of lineA (and lineB), sequenced as live
   double rate = 0;     // file: messages/s, 0 = full speed
   std::string tradingDate;  // YYYY-MM-DD; empty: today in New York
 };
@@ -73,6 +74,8 @@ Config loadConfig(const std::string& path);
 // "239.1.1.1" -> host-order address; nullopt if not dotted IPv4.
 std::optional<uint32_t> parseIpv4(const std::string& text);
 std::string formatIpv4(uint32_t address);
+// fhd --replay FILE --line-a GROUP:PORT [--line-b GROUP:PORT]: the capture's lines.
+void setReplayLines(Feed& f, const std::string& lineA, const std::string& lineB);
 // "198.18.0.1:26500" -> endpoint; nullopt if not IPV4:PORT.
 std::optional<Endpoint> parseEndpoint(const std::string& text);
 

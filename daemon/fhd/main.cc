@@ -88,6 +88,11 @@ class Replay {
 
   void message(const feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
     if (stopping()) return;
+    // A sequence again: the capture may hold two lines, each message twice.
+    if (meta.fromPacket && meta.sequence != 0) {
+      if (meta.sequence <= highestSequence_) ++repeated_;
+      highestSequence_ = std::max(highestSequence_, meta.sequence);
+    }
     // A BinaryFILE has no receive times: the clock, read once every 64 messages.
     if ((count_ & 63) == 0) nowNs_ = shm::realtimeNs();
     feed_.message(meta.sequence, meta.fromPacket ? meta.receivedNs : nowNs_, msg, length);
@@ -106,6 +111,7 @@ class Replay {
                                       s.unknownLink);
   }
   uint64_t messages() const noexcept { return count_; }
+  uint64_t repeated() const noexcept { return repeated_; }
 
  private:
   void pace() {
@@ -118,18 +124,84 @@ class Replay {
   double rate_;
   uint64_t count_ = 0;
   uint64_t nowNs_ = 0;
+  uint64_t highestSequence_ = 0, repeated_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, bool exitWhenDone) {
+// A capture of the feed's lines: each datagram to a line goes through the
+// sequencer as it would live, at the capture's times, so a capture of both
+// lines gives every message once. At the end of the file nothing more can
+// come: the holes still open are lost.
+class LineReplay {
+ public:
+  LineReplay(feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::SourceCounterIndex& index,
+             const feed::FileSourceCounters& file, double rate)
+      : feed_(feed), writer_(writer), index_(index), file_(file), rate_(rate) {}
+
+  void packet(int line, std::span<const uint8_t> payload, uint64_t timestampNs) {
+    if (stopping()) return;
+    ++counters_.datagrams;
+    feed_.packet(line, payload, timestampNs);
+    lastNs_ = timestampNs;
+    messages_ = feed_.handler().decodeCounters().messages;
+    if ((++packets_ & 63) == 0) {
+      workerAlive();
+      sync();
+      if (rate_ > 0) pace();
+    }
+  }
+  void finish() {
+    feed_.idle(lastNs_ + 3'600'000'000'000);  // an hour on: every hole has timed out
+    sync();
+  }
+  void sync() {
+    feed_.endOfBatch();
+    feed_.syncCounters(feed::packetCounters(feed_.sequencer().counters()),
+                       file_.portFiltered + file_.notIpv4 + file_.fragments + file_.notUdp + file_.truncatedFrames +
+                           file_.unknownLink);
+    daemon::syncSourceCounters(writer_, index_, feed_.sequencer().counters(), *this);
+  }
+  const daemon::SourceCounters& counters() const noexcept { return counters_; }
+  uint64_t messages() const noexcept { return messages_; }
+
+ private:
+  void pace() {
+    const auto due = start_ + std::chrono::duration<double>(double(messages_) / rate_);
+    std::this_thread::sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due));
+  }
+
+  feed::ItchFeed& feed_;
+  shm::RegionWriter& writer_;
+  const daemon::SourceCounterIndex& index_;
+  const feed::FileSourceCounters& file_;
+  double rate_;
+  daemon::SourceCounters counters_;
+  uint64_t packets_ = 0, messages_ = 0, lastNs_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::SourceCounterIndex& index,
+               bool exitWhenDone) {
   const capture::MappedFile file(f.replay);  // throws, naming the file
   writer.setSourceState(shm::SourceState::Running);
   fh::notify("STATUS=replaying " + f.replay);
   feed::FileSourceCounters sourceCounters;
   Replay replay(feed, sourceCounters, f.rate);
+  LineReplay lineReplay(feed, writer, index, sourceCounters, f.rate);
   const auto t0 = std::chrono::steady_clock::now();
-  const feed::FileSourceResult result = feed::replayFile(file.bytes(), {}, sourceCounters, replay);
-  replay.sync();
+  feed::FileSourceResult result;
+  if (f.replayLines) {
+    std::vector<feed::CaptureLine> lines{{f.lineA.group, f.lineA.port}};
+    if (f.lineB) lines.push_back({f.lineB->group, f.lineB->port});
+    result = feed::replayLines(file.bytes(), lines, sourceCounters,
+                               [&](int line, std::span<const uint8_t> payload, uint64_t ts) {
+                                 lineReplay.packet(line, payload, ts);
+                               });
+    lineReplay.finish();
+  } else {
+    result = feed::replayFile(file.bytes(), {}, sourceCounters, replay);
+    replay.sync();
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!result.ok()) {
     spdlog::error("{}", result.describe(f.replay));
@@ -139,11 +211,24 @@ int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, b
   writer.setSourceState(shm::SourceState::Done);
   const auto& d = feed.handler().decodeCounters();
   const book::OrderBooks& books = feed.handler().books();
+  const uint64_t messages = f.replayLines ? lineReplay.messages() : replay.messages();
   spdlog::info("replayed {}: {} messages in {:.3f} s ({:.2f}M messages/s, {:.1f} ns/message), {} records, {} live "
                "orders; skipped {} unknown types, {} wrong lengths, {} references to unknown orders",
-               f.replay, d.messages, seconds, double(replay.messages()) / seconds / 1e6,
-               seconds * 1e9 / double(std::max<uint64_t>(replay.messages(), 1)), writer.recordsPublished(),
+               f.replay, d.messages, seconds, double(messages) / seconds / 1e6,
+               seconds * 1e9 / double(std::max<uint64_t>(messages, 1)), writer.recordsPublished(),
                books.liveOrders(), d.unknownType, d.badLength, books.counters().unknownOrder);
+  if (replay.repeated() > 0)
+    spdlog::warn("{}: {} messages came with a sequence number already replayed: if the capture holds both lines, "
+                 "name them (--line-a GROUP:PORT --line-b GROUP:PORT, or line_a/line_b in the configuration) so "
+                 "that each message is applied once",
+                 f.replay, replay.repeated());
+  if (f.replayLines) {
+    const feed::SequencerCounters& c = feed.sequencer().counters();
+    spdlog::info("lines of {}: A {} packets, B {} packets; {} duplicates, {} holes filled, {} lost ({} messages); "
+                 "{} datagrams to no line",
+                 f.replay, c.line[0].packets, c.line[1].packets, c.duplicates, c.filled, c.gaps, c.gapMessages,
+                 sourceCounters.portFiltered);
+  }
   fh::notify("STATUS=replay done; serving the books");
   while (!exitWhenDone && !stopping()) {
     workerAlive();
@@ -330,7 +415,7 @@ int run(const Config& config, bool exitWhenDone) {
   try {
     if (xdp) status = runNetwork(f, *xdp, *feed, writer, index, rerequest.get());
     else if (udp) status = runNetwork(f, *udp, *feed, writer, index, rerequest.get());
-    else status = replayFile(f, *feed, writer, exitWhenDone);
+    else status = replayFile(f, *feed, writer, index, exitWhenDone);
   } catch (...) {
     housekeeping = false;
     housekeeper.join();
@@ -372,6 +457,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"file"}))
       ->capture_default_str();
   app.add_option("--replay", f.replay, "capture to replay (BinaryFILE, pcap or pcapng)");
+  std::string lineA, lineB;
+  app.add_option("--line-a", lineA, "GROUP:PORT of line A in the capture: its datagrams are sequenced as live");
+  app.add_option("--line-b", lineB, "GROUP:PORT of line B in the capture (needs --line-a)");
   app.add_option("--rate", f.rate, "messages per second, 0 for as fast as possible")->check(CLI::NonNegativeNumber);
   app.add_flag("--exit-when-done", exitWhenDone, "exit after a file replay instead of serving the books");
   app.add_option("--trading-date", f.tradingDate, "YYYY-MM-DD of the feed's timestamps (default: today in New York)");
@@ -405,6 +493,7 @@ int main(int argc, char** argv) {
       c = daemon::loadConfig(configPath);
     } else {
       if (f.replay.empty()) throw daemon::ConfigError("--replay: missing (or give --config FILE)");
+      daemon::setReplayLines(f, lineA, lineB);
       c.region.ringBytes = uint64_t{ringMiB} << 20;
       c.region.maxInstruments = c.book.maxInstruments;
       shm::RegionConfig probe = c.region;

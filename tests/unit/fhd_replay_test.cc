@@ -193,3 +193,105 @@ TEST_CASE("fhd: bad input and bad options exit non-zero with a message naming th
     CHECK(r.err.find(c.named) != std::string::npos);
   }
 }
+
+TEST_CASE("fhd: a capture of both lines, named, is sequenced as live: every message once", "[fhd]") {
+  TempDir dir;
+  const std::string bx = fh::test::testdata("bx_sample_20191230.NASDAQ_ITCH50");
+  const std::string two = (dir.path() / "two.pcap").string();
+  const std::vector<std::string> lines = {"--group-a", "239.1.1.1", "--port-a",   "26400",
+                                          "--group-b", "239.1.1.2", "--port-b",   "26401",
+                                          "--file",    bx,          "--dry-run-pcap", two, "--dry-run-both-lines"};
+  const auto publish = [&](std::vector<std::string> faults) {
+    std::vector<std::string> args = {"publish"};
+    args.insert(args.end(), lines.begin(), lines.end());
+    args.insert(args.end(), faults.begin(), faults.end());
+    const Run r = fh::test::run("fhsim", args);
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+  };
+  const auto replay = [&](const std::string& name, bool named) {
+    std::vector<std::string> args = {"--replay", two, "--shm", name, "--shm-dir", dir.str(), "--exit-when-done",
+                                     "--trading-date", "2019-12-30", "--ring-mib", "16", "--max-orders", "65536",
+                                     "--max-levels", "262144"};
+    if (named) args.insert(args.end(), {"--line-a", "239.1.1.1:26400", "--line-b", "239.1.1.2:26401"});
+    const Run r = fh::test::run("fhd", args);
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    return r;
+  };
+  const auto counterOf = [&](const std::string& name) {
+    return [&dir, name](const char* counter) {
+      fh::shm::Consumer::Options options;
+      options.directory = dir.str();
+      fh::shm::Consumer consumer(name, options);
+      const auto i = consumer.findCounter(counter);
+      REQUIRE(i.has_value());
+      return consumer.counter(*i);
+    };
+  };
+
+  SECTION("each line loses, reorders or repeats packets the other has: the books and ticks of the day") {
+    publish({"--drop-a", "3", "--reorder-a", "4", "--duplicate-b", "10", "--b-delay-us", "100"});
+    replay("two", true);
+    auto c = counterOf("two");
+    CHECK(c("line_a.packets") > 0);
+    CHECK(c("line_b.packets") > 0);
+    CHECK(c("arbiter.duplicates") > 0);
+    CHECK(c("arbiter.filled") > 0);
+    CHECK(c("arbiter.gaps") == 0);
+    CHECK(c("messages") == 12012);
+    CHECK(c("line_a.applied") + c("line_b.applied") == 12012);
+    CHECK(c("line_a.messages") + c("line_b.messages") ==
+          12012 + c("line_a.duplicates") + c("line_b.duplicates") + c("line_a.late") + c("line_b.late"));
+    const Run fromFile = fh::test::run("fhctl", {"book", "--from", bx, "--json", "--depth", "10"});
+    const Run fromRegion = fh::test::run("fhctl", {"book", "--shm", "two", "--shm-dir", dir.str(), "--json"});
+    CHECK(fromRegion.out == fromFile.out);
+    // fhctl sequences the capture's lines the same way.
+    const Run fromLines = fh::test::run("fhctl", {"book", "--from", two, "--line-a", "239.1.1.1:26400", "--line-b",
+                                                  "239.1.1.2:26401", "--json", "--depth", "10"});
+    CHECK(fromLines.exitCode == 0);
+    CHECK(fromLines.err.empty());
+    CHECK(fromLines.out == fromFile.out);
+    // Every tick of the day, once and in order (receive times aside: the capture's, not the file's none).
+    bool binaryFile = false;
+    const Collected want = expected(bx, fh::record::easternMidnightNs(2019, 12, 30), binaryFile);
+    fh::shm::Consumer::Options options;
+    options.directory = dir.str();
+    options.start = fh::shm::StartAt::Oldest;
+    fh::shm::Consumer consumer("two", options);
+    Collected got;
+    for (;;) {
+      const fh::shm::PollResult r = consumer.poll([&](const fh::shm::Tick& t) {
+        if (const auto* m = t.mbo()) {
+          auto copy = *m;
+          copy.tsRecv = 0;
+          got.records.push_back(bytesOf(&copy, sizeof copy));
+        } else if (const auto* p = t.mbp1()) {
+          auto copy = *p;
+          copy.tsRecv = 0;
+          got.records.push_back(bytesOf(&copy, sizeof copy));
+        }
+      });
+      if (r.records == 0) break;
+    }
+    CHECK(got.records == want.records);
+  }
+  SECTION("both lines lose the same packets: counted gaps, stale books, and the replay goes on") {
+    publish({"--drop-both", "50"});
+    replay("gaps", true);
+    auto c = counterOf("gaps");
+    CHECK(c("arbiter.gaps") == 6);
+    CHECK(c("arbiter.gap_messages") == 219);
+    CHECK(c("messages") == 11793);
+    CHECK(c("book.stale") > 0);
+    const Run fromLines =
+        fh::test::run("fhctl", {"book", "--from", two, "--line-a", "239.1.1.1:26400", "--line-b", "239.1.1.2:26401"});
+    CHECK(fromLines.err.find("the books are incomplete: 219 messages missing on every line") != std::string::npos);
+  }
+  SECTION("unnamed, both lines' packets are applied each time: fhd says so") {
+    publish({});
+    const Run r = replay("unnamed", false);
+    CHECK(r.err.find("12012 messages came with a sequence number already replayed") != std::string::npos);
+    CHECK(counterOf("unnamed")("book.duplicate_order") > 0);
+  }
+}

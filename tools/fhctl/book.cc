@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -9,6 +11,7 @@
 #include "book/book_builder.h"
 #include "commands.h"
 #include "feed/file_source.h"
+#include "feed/sequencer.h"
 #include "itch/decoder.h"
 #include "print.h"
 #include "record/record.h"
@@ -39,6 +42,38 @@ class BookVisitor {
   book::BookBuilder<DiscardRecords>& builder_;
   itch::DecodeCounters counters_;
 };
+
+// The sequencer's output into the books: each message once, in order.
+class SequencedBooks {
+ public:
+  explicit SequencedBooks(BookVisitor& visitor) : visitor_(visitor) {}
+  void message(uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
+    visitor_.message(feed::MessageMeta{sequence, {}, recvNs, true}, msg, length);
+  }
+  void gap(uint64_t, uint64_t count) noexcept { lost_ += count; }
+  void endOfSession() noexcept {}
+  void join(uint64_t sequence) noexcept { joinedAt_ = sequence; }
+  void newSession() noexcept {}
+  void endOfPacket() noexcept {}
+  uint64_t lost() const noexcept { return lost_; }
+  uint64_t joinedAt() const noexcept { return joinedAt_; }
+
+ private:
+  BookVisitor& visitor_;
+  uint64_t lost_ = 0, joinedAt_ = 0;
+};
+
+// GROUP:PORT of a line; nullopt when it is not that.
+std::optional<feed::CaptureLine> parseLine(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  in_addr a{};
+  if (colon == std::string::npos || ::inet_pton(AF_INET, text.substr(0, colon).c_str(), &a) != 1) return std::nullopt;
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const unsigned long p = std::stoul(port);
+  if (p < 1 || p > 65535) return std::nullopt;
+  return feed::CaptureLine{ntohl(a.s_addr), static_cast<uint16_t>(p)};
+}
 
 // A book as printed, from either source: prices in DBN units (1e-9).
 struct ShownLevel {
@@ -184,8 +219,39 @@ int runBookFromFile(const BookOptions& options) {
     book::BookBuilder<DiscardRecords> builder(books, discard, 0);
     BookVisitor visitor(builder);
     feed::FileSourceCounters source;
-    const feed::FileSourceResult result =
-        feed::replayFile(file.bytes(), feed::FileSourceOptions{options.port}, source, visitor);
+    feed::FileSourceResult result;
+    if (!options.lineA.empty()) {
+      // The capture's lines through the sequencer fhd uses: each message once.
+      std::vector<feed::CaptureLine> lines;
+      for (const auto& [name, text] : {std::pair{"--line-a", options.lineA}, std::pair{"--line-b", options.lineB}}) {
+        if (text.empty()) continue;
+        const auto line = parseLine(text);
+        if (!line) {
+          std::fprintf(stderr, "fhctl book: %s %s: not GROUP:PORT\n", name, text.c_str());
+          return 1;
+        }
+        lines.push_back(*line);
+      }
+      feed::SequencerConfig sequencing;
+      sequencing.lines = static_cast<uint32_t>(lines.size());
+      SequencedBooks sink(visitor);
+      feed::Sequencer<SequencedBooks> sequencer(sequencing, sink);
+      uint64_t lastNs = 0;
+      result = feed::replayLines(file.bytes(), lines, source, [&](int line, std::span<const uint8_t> p, uint64_t ts) {
+        sequencer.packet(line, p, ts);
+        lastNs = ts;
+      });
+      sequencer.idle(lastNs + 3'600'000'000'000);  // the file is over: what is missing is lost
+      if (sink.lost() > 0 || sink.joinedAt() > 0) {
+        std::string why;
+        if (sink.joinedAt() > 0)
+          why = "the capture starts at sequence " + std::to_string(sink.joinedAt()) + ", in mid-session; ";
+        std::fprintf(stderr, "fhctl book: %s: the books are incomplete: %s%llu messages missing on every line\n",
+                     options.file.c_str(), why.c_str(), static_cast<unsigned long long>(sink.lost()));
+      }
+    } else {
+      result = feed::replayFile(file.bytes(), feed::FileSourceOptions{options.port}, source, visitor);
+    }
     if (!result.ok()) {
       std::fprintf(stderr, "fhctl book: %s\n", result.describe(options.file).c_str());
       return 1;

@@ -19,6 +19,7 @@ int runDecode(const DecodeOptions& options);
 struct BookOptions {
   std::string file;
   std::optional<uint16_t> port;
+  std::string lineA, lineB;  // GROUP:PORT: a capture of the feed's lines, sequenced as fhd does live
   std::vector<std::string> symbols;
   uint32_t busiest = 0;  // when not 0: only the books with the most price levels, busiest first
   uint32_t depth = 10;  // 0: every level

@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   CLI::Option* fromOpt = bookCmd->add_option("--from", book.file, "capture to replay (BinaryFILE, pcap or pcapng)");
   bookCmd->add_option("SYMBOL", book.symbols, "only these symbols (as --symbol)");
   bookCmd->add_option("--port", book.port, "only UDP datagrams to this destination port");
+  CLI::Option* lineAOpt = bookCmd->add_option(
+      "--line-a", book.lineA, "GROUP:PORT of line A in a capture: its packets are sequenced (A/B, holes) as fhd does")
+      ->needs(fromOpt);
+  bookCmd->add_option("--line-b", book.lineB, "GROUP:PORT of line B in the capture")->needs(lineAOpt);
   CLI::Option* symbolOpt = bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
   bookCmd->add_option("--busiest", book.busiest, "only the N books with the most price levels, busiest first")
       ->check(CLI::Range(1u, 65536u))

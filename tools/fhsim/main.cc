@@ -187,6 +187,8 @@ int main(int argc, char** argv) {
                        "rewrite each message's timestamp with its send time (New York time of day): for benchmarks");
   publishCmd->add_option("--dry-run-pcap", publish.dryRunPcap,
                          "write line A's packets (Ethernet/IPv4/UDP) to this pcap instead of sending");
+  publishCmd->add_flag("--dry-run-both-lines", publish.dryRunBothLines,
+                       "the dry run's pcap holds line B's packets too, as they would be sent: a capture of both lines");
 
   CLI11_PARSE(app, argc, argv);
   if (publishCmd->parsed()) {

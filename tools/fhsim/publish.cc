@@ -438,7 +438,10 @@ class Publisher {
   }
 
   void transmitB(std::span<const uint8_t> packet, uint16_t messages) {
-    if (socket_) socket_->send(b_.group, b_.port, packet);
+    if (socket_)
+      socket_->send(b_.group, b_.port, packet);
+    else if (o_.dryRunBothLines)
+      pcap_->frame(b_.group, b_.port, packet);
     count(b_, packet, messages);
   }
 
@@ -572,6 +575,8 @@ void validate(const PublishOptions& o) {
   }
   if (o.rate > kSecond) badOption("--rate", std::to_string(o.rate), "must be at most 1e9 messages per second");
   if (o.ttl < 1 || o.ttl > 255) badOption("--ttl", std::to_string(o.ttl), "must be from 1 to 255");
+  if (o.dryRunBothLines && (o.dryRunPcap.empty() || !o.lineB))
+    throw std::invalid_argument("--dry-run-both-lines needs --dry-run-pcap and line B (--group-b)");
   if (o.interface.empty() && o.dryRunPcap.empty())
     throw std::invalid_argument("--interface is required to send (or --dry-run-pcap OUT to write a pcap)");
 }
@@ -617,8 +622,10 @@ std::string describe(const PublishOptions& o, const PublishSummary& s) {
     text += line;
   };
   describeLine("A", o.lineA, s.lineA, true);
-  if (s.lineB) describeLine("B", *o.lineB, *s.lineB, o.dryRunPcap.empty());
-  if (!o.dryRunPcap.empty()) text += "dry run: line A written to " + o.dryRunPcap + "\n";
+  if (s.lineB) describeLine("B", *o.lineB, *s.lineB, o.dryRunPcap.empty() || o.dryRunBothLines);
+  if (!o.dryRunPcap.empty())
+    text += std::string("dry run: ") + (o.dryRunBothLines && o.lineB ? "lines A and B" : "line A") + " written to " +
+            o.dryRunPcap + "\n";
   if (s.lineA.duplicated > 0 || (s.lineB && s.lineB->duplicated > 0))
     text += "duplicated: " + std::to_string(s.lineA.duplicated) + " packets on A, " +
             std::to_string(s.lineB ? s.lineB->duplicated : 0) + " on B\n";

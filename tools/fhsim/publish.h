@@ -62,6 +62,7 @@ struct PublishOptions {
   RerequestOptions rerequest;  // the re-request server, when rerequest.listen is set
 
   std::string dryRunPcap;  // write line A's packets here instead of sending
+  bool dryRunBothLines = false;  // and line B's, interleaved as they would be sent
   // Rewrite each message's ITCH timestamp with the time the packet is sent
   // (nanoseconds since midnight in New York, today): a receiver's ts_recv -
   // ts_event is then the network path's delay. For benchmarks.
