@@ -85,7 +85,7 @@ struct RetransmissionCounters {
   uint64_t sendFailures = 0;     // requests the channel could not send
   uint64_t messagesRequested = 0;
   uint64_t wrongSession = 0;     // replies of another session, dropped
-  uint64_t exhausted = 0;        // holes no server answered: declared lost
+  uint64_t exhausted = 0;        // requests no server answered: their messages are lost
   uint64_t inFlight = 0;         // requests outstanding now
 };
 
@@ -427,42 +427,55 @@ class Sequencer {
     }
   }
 
-  // One hole, first .. end-1: request it, send it again, or give it up. False
-  // when it was lost.
+  // One hole, first .. end-1: request its parts (up to maxMessages each, as
+  // many at once as inFlight allows), send a part again, or give up. A part
+  // no server had is lost once nothing before it is still awaited. False when
+  // something was lost (the holes changed).
   bool hole(uint64_t first, uint64_t end, uint64_t knownNs, uint64_t nowNs, bool oldest) noexcept {
     const RetransmissionConfig& rc = config_.retransmission;
-    Request* r = nullptr;
-    for (Request& x : pending_)
-      if (x.first < end && first < x.end) r = &x;
-    if (r == nullptr) {
-      const uint64_t due = knownNs + config_.gapTimeoutNs;
-      if (nowNs < due) return later(due);
-      if (rc.servers == 0) return oldest ? loseHoleTo(end) : true;  // lost in turn, oldest first
-      if (pending_.size() >= rc.inFlight) return true;  // a reply or a timeout makes room
-      pending_.push_back(Request{first, std::min(end, first + rc.maxMessages), 0, 0, server_, false});
-      r = &pending_.back();
-      send(*r, nowNs);
-      return later(r->deadlineNs);
+    for (uint64_t cursor = first; cursor < end;) {
+      Request* r = nullptr;
+      uint64_t nextRequested = end;  // where the next request after cursor begins
+      for (Request& x : pending_) {
+        if (x.first <= cursor && cursor < x.end) r = &x;
+        if (x.first > cursor && x.first < nextRequested) nextRequested = x.first;
+      }
+      if (r == nullptr) {
+        const uint64_t due = knownNs + config_.gapTimeoutNs;
+        if (nowNs < due) return later(due);
+        if (rc.servers == 0) return oldest ? loseHoleTo(end) : true;  // lost in turn, oldest first
+        if (pending_.size() >= rc.inFlight) return true;  // a reply or a timeout makes room
+        const uint64_t upTo = std::min(nextRequested, cursor + rc.maxMessages);
+        pending_.push_back(Request{cursor, upTo, 0, 0, server_, false});
+        send(pending_.back(), nowNs);
+        later(pending_.back().deadlineNs);
+        cursor = upTo;
+        continue;
+      }
+      if (!r->exhausted && nowNs >= r->deadlineNs) {
+        // Unanswered: again, then the next server, then give up.
+        if (++r->attempt >= rc.attempts * rc.servers) {
+          r->exhausted = true;
+          ++counters_.retransmission.exhausted;
+          counters_.retransmission.inFlight = inFlight();
+        } else {
+          if (r->attempt % rc.attempts == 0) {
+            r->server = (r->server + 1) % rc.servers;
+            server_ = r->server;  // later requests go where answers may come from
+            ++counters_.retransmission.failovers;
+          }
+          ++counters_.retransmission.retries;
+          send(*r, nowNs);
+        }
+      }
+      if (r->exhausted) {
+        if (oldest && cursor == first) return loseHoleTo(std::min(end, r->end));
+      } else {
+        later(r->deadlineNs);
+      }
+      cursor = r->end;
     }
-    if (r->exhausted) return oldest ? loseHoleTo(end) : true;
-    if (nowNs < r->deadlineNs) return later(r->deadlineNs);
-    // Unanswered: again, then the next server, then give up.
-    if (++r->attempt >= rc.attempts * rc.servers) {
-      r->exhausted = true;
-      ++counters_.retransmission.exhausted;
-      counters_.retransmission.inFlight = inFlight();
-      return oldest ? loseHoleTo(end) : true;
-    }
-    if (r->attempt % rc.attempts == 0) {
-      r->server = (r->server + 1) % rc.servers;
-      server_ = r->server;  // later requests go where answers may come from
-      ++counters_.retransmission.failovers;
-    }
-    ++counters_.retransmission.retries;
-    r->first = first;
-    r->end = std::min(end, first + rc.maxMessages);
-    send(*r, nowNs);
-    return later(r->deadlineNs);
+    return true;
   }
 
   bool later(uint64_t dueNs) noexcept {

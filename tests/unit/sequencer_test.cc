@@ -419,18 +419,20 @@ TEST_CASE("sequencer: a large hole is asked for in pieces, a bounded number at o
   // Holes of six messages: 4..9, 13..18, 22..27, 31..36, 40..45.
   for (uint64_t k = 3; k <= 15; k += 3) a.packet(0, packet(k), k);
   a.idle(2000);
-  REQUIRE(ch.sent.size() == 4);  // the first four holes, the first 4 messages of each
+  // Four in flight: each hole in parts of at most 4, oldest first.
+  REQUIRE(ch.sent.size() == 4);
   CHECK(ch.sent[0] == Request{0, "SESSION001", 4, 4});
-  CHECK(ch.sent[1] == Request{0, "SESSION001", 13, 4});
-  CHECK(ch.sent[3] == Request{0, "SESSION001", 31, 4});
+  CHECK(ch.sent[1] == Request{0, "SESSION001", 8, 2});
+  CHECK(ch.sent[2] == Request{0, "SESSION001", 13, 4});
+  CHECK(ch.sent[3] == Request{0, "SESSION001", 17, 2});
   // The server answers the first with 2 of its 4: the rest is asked for at once.
   a.retransmission(reply(4, 2), 2100);
   REQUIRE(ch.sent.size() == 5);
   CHECK(ch.sent[4] == Request{0, "SESSION001", 6, 2});
   a.retransmission(reply(6, 2), 2200);
-  // 8..9 is still missing: asked for once a slot is free (the first request is done).
-  REQUIRE(ch.sent.size() >= 6);
-  CHECK(ch.sent[5] == Request{0, "SESSION001", 8, 2});
+  // That request is done: its place goes to the next hole.
+  REQUIRE(ch.sent.size() == 6);
+  CHECK(ch.sent[5] == Request{0, "SESSION001", 22, 4});
   // A server that answers everything asked: all of it comes.
   size_t answeredUpTo = 0;
   for (int t = 1; t <= 50 && out.sequences.size() < 48; ++t) {
@@ -532,4 +534,29 @@ TEST_CASE("sequencer: a line that sends nothing while the session is open is sil
   a.idle(100'000);
   CHECK(a.counters().line[0].silent == 0);
   CHECK(a.counters().line[1].silences == 1);
+}
+
+TEST_CASE("sequencer: the part of a hole no server has is lost alone; the parts that came go out", "[sequencer]") {
+  Out out;
+  Channel ch;
+  Recovering a(recovering(1, 3), out, &ch);  // parts of 3, 2 attempts
+  a.packet(0, packet(0), 0);
+  a.packet(0, packet(3), 10);  // 4..9 missing
+  a.idle(1010);
+  REQUIRE(ch.sent.size() == 2);
+  CHECK(ch.sent[0] == Request{0, "SESSION001", 4, 3});
+  CHECK(ch.sent[1] == Request{0, "SESSION001", 7, 3});
+  a.retransmission(reply(7, 3), 1100);  // only the second part comes
+  CHECK(out.sequences == range(1, 3));
+  a.idle(11'100);                       // the first part again
+  a.idle(31'200);                       // and given up
+  REQUIRE(out.gaps.size() == 1);
+  CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{4, 3});
+  auto want = range(1, 3);
+  for (uint64_t s = 7; s <= 12; ++s) want.push_back(s);
+  CHECK(out.sequences == want);
+  CHECK(a.counters().recovered() == 3);
+  CHECK(a.counters().gapMessages == 3);
+  CHECK_FALSE(a.awaitingReplies());
+  checkAccounting(a.counters());
 }
