@@ -142,6 +142,8 @@ class Sequencer {
     } else if (const mold::PacketHeader h = mold::readHeader(payload.data());
                !started_ || std::memcmp(session_, h.session.data(), sizeof session_) != 0) {
       ++counters_.retransmission.wrongSession;
+    } else if (h.sequence > UINT64_MAX - mold::kEndOfSessionCount) {
+      ++lc.malformed;
     } else if (h.count != 0 && h.count != mold::kEndOfSessionCount) {
       lc.messages += h.count;
       sequence(kRetransmissionLine, payload, h, recvNs);
@@ -191,6 +193,10 @@ class Sequencer {
     }
     const mold::PacketHeader h = mold::readHeader(payload.data());
     const bool data = h.count != 0 && h.count != mold::kEndOfSessionCount;
+    if (h.sequence > UINT64_MAX - mold::kEndOfSessionCount) {  // its sequences would wrap: no feed sends that
+      ++lc.malformed;
+      return;
+    }
     if (data) lc.messages += h.count;
     if (!started_) {
       startSession(h.session.data(), h.sequence, recvNs);
@@ -287,9 +293,9 @@ class Sequencer {
   }
 
   // Hands out the packet's messages from next_ on. A malformed packet (its
-  // blocks overrun it, or bytes trail them) is counted against its line on
-  // every path: directly, from the hold store, or after a gap.
-  void emit(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
+  // blocks overrun it, or bytes trail them) is counted against its line once:
+  // here, or when it was held.
+  void emit(int line, std::span<const uint8_t> payload, uint64_t recvNs, bool countMalformed = true) noexcept {
     LineCounters& lc = counters_.line[line];
     const mold::PacketResult r = mold::forEachMessage(payload, [&](uint64_t seq, const uint8_t* msg, uint16_t n) {
       if (seq >= next_) {
@@ -300,51 +306,53 @@ class Sequencer {
         countStale(lc, seq, seq + 1);
       }
     });
-    if (r.malformed()) {
+    if (r.malformed() && countMalformed) {
       ++lc.malformed;
       if (r.kind == mold::PacketKind::Overrun) lc.unparsed += r.header.count - r.blocks;
     }
   }
 
   void hold(int line, std::span<const uint8_t> payload, uint64_t first, uint64_t end, uint64_t recvNs) noexcept {
+    LineCounters& lc = counters_.line[line];
+    // What the packet really carries: a malformed one only its complete
+    // blocks (and it is counted now), so that a good copy from the other line
+    // is not taken for a duplicate of it.
+    const mold::PacketResult shape = mold::forEachMessage(payload, [](uint64_t, const uint8_t*, uint16_t) {});
+    if (shape.malformed()) {
+      ++lc.malformed;
+      if (shape.kind == mold::PacketKind::Overrun) lc.unparsed += (end - first) - shape.blocks;
+      end = first + shape.blocks;
+      if (end == first) return;
+    }
     if (held_.contains(first, end)) {
       ++counters_.duplicates;  // the other line's copy of a held packet
-      counters_.line[line].duplicates += end - first;
+      lc.duplicates += end - first;
       return;
     }
-    // No room to wait: the oldest hole is lost, which may let held packets go
-    // and make room (or make this packet the next one).
-    while (held_.full()) {
-      const uint64_t before = next_;
-      loseOldestHole();
-      if (next_ == before) break;
-      if (end <= next_) {
-        ++counters_.duplicates;
-        countStale(counters_.line[line], first, end);
-        return;
-      }
-      if (first <= next_) {
-        emit(line, payload, recvNs);
-        release();
-        return;
-      }
+    // No room to wait (or too large to keep): the holes before this packet
+    // are given up, oldest first, until it can wait or comes next. Nothing it
+    // carries is lost.
+    const bool tooLarge = payload.size() > HeldPackets::kMaxPacket;
+    while ((held_.full() || tooLarge) && first > next_) {
+      lose(held_.empty() ? first : std::min(first, held_.front().first));
+      release();
     }
-    if (held_.add(payload, first, end, recvNs, static_cast<uint8_t>(line))) {
-      ++counters_.held;
-      counters_.heldMessages += end - first;
-      nextSweepNs_ = std::min(nextSweepNs_, recvNs + config_.gapTimeoutNs);
-      return;
-    }
-    // A packet too large to hold: what is missing before it is lost.
-    loseOldestHole();
-    if (end <= next_) {
+    if (end <= next_) {  // the packets released made it a duplicate
       ++counters_.duplicates;
-      countStale(counters_.line[line], first, end);
+      countStale(lc, first, end);
       return;
     }
-    if (first > next_) lose(first);
-    emit(line, payload, recvNs);
-    release();
+    if (first <= next_) {
+      emit(line, payload, recvNs, false);
+      release();
+      return;
+    }
+    held_.add(payload, first, end, recvNs, static_cast<uint8_t>(line));
+    ++counters_.held;
+    counters_.heldMessages += end - first;
+    nextSweepNs_ = std::min(nextSweepNs_, recvNs + config_.gapTimeoutNs);
+    for (const Request& r : pending_)
+      if (r.first < end && first < r.end) nextSweepNs_ = 0;  // it brought what was asked for: look again
   }
 
   // Sends every held packet that now continues the sequence, in order. The
@@ -356,7 +364,7 @@ class Sequencer {
       const HeldPackets::Entry& e = held_[n];
       if (e.end > next_) {
         ++counters_.filled;
-        emit(e.line, held_.bytes(e), e.recvNs);
+        emit(e.line, held_.bytes(e), e.recvNs, false);  // its faults were counted when it was held
         emitted = true;
       } else {
         ++counters_.duplicates;
@@ -378,7 +386,7 @@ class Sequencer {
 
   void announce(uint64_t next, uint64_t nowNs) noexcept {
     if (next <= next_ || next <= announced_) return;
-    if (announced_ <= next_) announcedNs_ = nowNs;  // a new hole at the end
+    announcedNs_ = nowNs;  // the hole at the end grew: it waits from now (never less than its newest part)
     announced_ = next;
     nextSweepNs_ = std::min(nextSweepNs_, nowNs + config_.gapTimeoutNs);
   }
@@ -406,6 +414,7 @@ class Sequencer {
   bool sweep(uint64_t nowNs) noexcept {
     nextSweepNs_ = UINT64_MAX;
     retireAnswered();
+    visited_ = 0;
     uint64_t cursor = next_;
     size_t i = 0;
     bool oldest = true;
@@ -419,6 +428,11 @@ class Sequencer {
         end = announced_;
         knownNs = announcedNs_;
       } else {
+        // Every hole seen: a request that none of them needs any more (the
+        // lines brought what it asked for) is done.
+        size_t k = 0;
+        std::erase_if(pending_, [&](const Request&) { return (visited_ >> k++ & 1) == 0; });
+        counters_.retransmission.inFlight = inFlight();
         return false;
       }
       if (!hole(cursor, end, knownNs, nowNs, oldest)) return true;
@@ -433,6 +447,8 @@ class Sequencer {
   // something was lost (the holes changed).
   bool hole(uint64_t first, uint64_t end, uint64_t knownNs, uint64_t nowNs, bool oldest) noexcept {
     const RetransmissionConfig& rc = config_.retransmission;
+    for (size_t k = 0; k < pending_.size(); ++k)  // still needed: it asks for part of this hole
+      if (pending_[k].first < end && first < pending_[k].end) visited_ |= uint64_t{1} << k;
     for (uint64_t cursor = first; cursor < end;) {
       Request* r = nullptr;
       uint64_t nextRequested = end;  // where the next request after cursor begins
@@ -444,9 +460,11 @@ class Sequencer {
         const uint64_t due = knownNs + config_.gapTimeoutNs;
         if (nowNs < due) return later(due);
         if (rc.servers == 0) return oldest ? loseHoleTo(end) : true;  // lost in turn, oldest first
-        if (pending_.size() >= rc.inFlight) return true;  // a reply or a timeout makes room
+        // No room: a reply, or a younger request's timeout, makes some; look again by then.
+        if (inFlight() >= rc.inFlight || pending_.size() >= kMaxRequests) return later(nowNs + rc.timeoutNs);
         const uint64_t upTo = std::min(nextRequested, cursor + rc.maxMessages);
         pending_.push_back(Request{cursor, upTo, 0, 0, server_, false});
+        visited_ |= uint64_t{1} << (pending_.size() - 1);  // needed: it asks for this hole
         send(pending_.back(), nowNs);
         later(pending_.back().deadlineNs);
         cursor = upTo;
@@ -454,7 +472,7 @@ class Sequencer {
       }
       if (!r->exhausted && nowNs >= r->deadlineNs) {
         // Unanswered: again, then the next server, then give up.
-        if (++r->attempt >= rc.attempts * rc.servers) {
+        if (++r->attempt >= uint64_t{rc.attempts} * rc.servers) {
           r->exhausted = true;
           ++counters_.retransmission.exhausted;
           counters_.retransmission.inFlight = inFlight();
@@ -580,6 +598,7 @@ class Sequencer {
   Requests* channel_;
   HeldPackets held_;
   std::vector<Request> pending_;  // requests not yet answered in full
+  uint64_t visited_ = 0;          // bit per pending_ request that a hole still needs, in the current sweep
   uint32_t server_ = 0;  // where new requests go
   uint64_t nextSweepNs_ = UINT64_MAX;
   std::array<Range, kLostRanges> lostRanges_{};

@@ -560,3 +560,122 @@ TEST_CASE("sequencer: the part of a hole no server has is lost alone; the parts 
   CHECK_FALSE(a.awaitingReplies());
   checkAccounting(a.counters());
 }
+
+// --- Found in review: each failed before its fix ---
+
+TEST_CASE("sequencer: a full store gives up only the holes before the packet that came, never its messages",
+          "[sequencer]") {
+  Out out;
+  Sequencer a({.heldPackets = 4, .gapTimeoutNs = 1'000'000'000}, out);
+  a.packet(0, packet(0), 0);                           // 1..3
+  for (uint64_t k = 3; k <= 6; ++k) a.packet(0, packet(k), k);  // 10..21 held: the store is full
+  a.packet(1, packet(2), 10);                          // B, lagging: 7..9
+  REQUIRE(out.gaps.size() == 1);
+  CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{4, 3});  // only 4..6
+  auto want = range(1, 3);
+  for (uint64_t s = 7; s <= 21; ++s) want.push_back(s);
+  CHECK(out.sequences == want);
+  CHECK(a.counters().line[1].late == 0);
+  checkAccounting(a.counters());
+}
+
+TEST_CASE("sequencer: a packet too large to hold loses only what is missing before it", "[sequencer]") {
+  Out out;
+  Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000'000}, out);
+  a.packet(0, packet(0), 0);    // 1..3
+  a.packet(0, packet(4), 1);    // 13..15 held
+  // 7..9 in a packet larger than a hold slot (a jumbo frame): the messages 4..6 before it are lost, not it.
+  std::vector<uint8_t> big(3000);
+  fh::mold::PacketBuilder b(big, "SESSION001", 7);
+  for (uint64_t m = 7; m <= 9; ++m) {
+    std::vector<uint8_t> msg(900, 0);
+    msg[0] = 'X';
+    REQUIRE(b.add(msg));
+  }
+  big.resize(b.finish().size());
+  struct Long {
+    std::vector<uint64_t> seen;
+    std::vector<std::pair<uint64_t, uint64_t>> gaps;
+    void message(uint64_t seq, uint64_t, const uint8_t*, uint16_t) noexcept { seen.push_back(seq); }
+    void gap(uint64_t f, uint64_t c) noexcept { gaps.emplace_back(f, c); }
+    void endOfSession() noexcept {}
+    void endOfPacket() noexcept {}
+    void join(uint64_t) noexcept {}
+    void newSession() noexcept {}
+  } sink;
+  fh::feed::Sequencer<Long> c({.heldPackets = 16, .gapTimeoutNs = 1'000'000'000}, sink);
+  c.packet(0, packet(0), 0);
+  c.packet(0, packet(4), 1);
+  c.packet(1, big, 2);
+  CHECK(sink.gaps == std::vector<std::pair<uint64_t, uint64_t>>{{4, 3}});
+  CHECK(sink.seen == std::vector<uint64_t>{1, 2, 3, 7, 8, 9});  // 10..12 still awaited, 13..15 held
+  CHECK(c.counters().line[1].applied == 3);
+  checkAccounting(c.counters());
+}
+
+TEST_CASE("sequencer: a malformed held copy does not make the other line's good copy a duplicate", "[sequencer]") {
+  Out out;
+  Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000'000}, out);
+  a.packet(0, packet(0), 0);                 // 1..3
+  std::vector<uint8_t> cut = packet(2);      // 7..9, cut after message 7
+  cut.resize(20 + 7 + 3);
+  a.packet(0, cut, 1);
+  a.packet(1, packet(2), 2);                 // B's good copy of 7..9
+  a.packet(1, packet(1), 3);                 // and 4..6
+  CHECK(out.sequences == range(1, 9));
+  CHECK(out.gaps.empty());
+  CHECK(a.counters().line[0].malformed == 1);
+  CHECK(a.counters().line[0].unparsed == 2);
+  checkAccounting(a.counters());
+}
+
+TEST_CASE("sequencer: the oldest hole gets its request even while younger ones hold every slot", "[sequencer]") {
+  Out out;
+  Channel ch;
+  auto config = recovering(1);
+  config.retransmission.attempts = 1;
+  config.retransmission.inFlight = 1;
+  Recovering a(config, out, &ch);
+  a.packet(0, packet(0), 0);     // 1..3
+  a.packet(0, packet(4), 10);    // 13..15: 4..12 missing
+  a.packet(1, packet(2), 900);   // B brings 7..9 late: holes 4..6 (due at 1900) and 10..12 (due at 1010)
+  a.idle(1010);
+  REQUIRE(ch.sent.size() == 1);
+  CHECK(ch.sent[0].first == 10);
+  a.idle(1900);                  // 4..6 is due, but the one slot is taken
+  a.idle(11'010);                // the younger request times out (and is given up)
+  a.idle(21'100);
+  bool askedOldest = false;
+  for (const Request& r : ch.sent) askedOldest = askedOldest || r.first == 4;
+  CHECK(askedOldest);
+  a.idle(200'000);
+  CHECK(out.gaps.size() == 2);   // neither was answered: both lost, in order
+  CHECK(out.sequences.back() == 15);
+  CHECK_FALSE(a.awaitingReplies());
+}
+
+TEST_CASE("sequencer: a request the lines answered is dropped at once, not kept in flight", "[sequencer]") {
+  Out out;
+  Channel ch;
+  Recovering a(recovering(1), out, &ch);
+  a.packet(0, packet(0), 0);
+  a.packet(0, packet(2), 10);    // 4..6 missing
+  a.packet(0, packet(4), 20);    // 10..12 missing too
+  a.idle(1030);
+  REQUIRE(ch.sent.size() == 2);
+  a.packet(1, packet(3), 1040);  // B brings 10..12: held behind 4..6
+  a.idle(1050);
+  CHECK(a.counters().retransmission.inFlight == 1);  // only 4..6 is still asked for
+}
+
+TEST_CASE("sequencer: a packet whose sequences would wrap is malformed", "[sequencer]") {
+  Out out;
+  Sequencer a({}, out);
+  a.packet(0, packet(0), 0);
+  std::vector<uint8_t> p = packet(1);
+  for (int i = 0; i < 8; ++i) p[10 + i] = 0xFF;
+  a.packet(0, p, 1);
+  CHECK(a.counters().line[0].malformed == 1);
+  CHECK(out.sequences == range(1, 3));
+  checkAccounting(a.counters());
+}
