@@ -1,6 +1,8 @@
 #include "shm/consumer.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,11 +10,53 @@
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <cstdlib>
 
 #include "shm/words.h"
 #include "shm/clock.h"
 
 namespace fh::shm {
+
+namespace {
+
+// FH_TRUSTED_WRITERS: comma-separated user names, and group names after '@'.
+std::vector<std::string> trustedNames(bool groups) {
+  std::vector<std::string> names;
+  const char* env = std::getenv("FH_TRUSTED_WRITERS");
+  if (env == nullptr) return names;
+  std::string item;
+  for (const char* p = env;; ++p) {
+    if (*p == ',' || *p == '\0') {
+      if (!item.empty() && (item[0] == '@') == groups) names.push_back(groups ? item.substr(1) : item);
+      item.clear();
+      if (*p == '\0') break;
+    } else if (*p != ' ') {
+      item += *p;
+    }
+  }
+  return names;
+}
+
+std::string userName(uid_t uid) {
+  const passwd* p = ::getpwuid(uid);
+  return (p != nullptr ? std::string(p->pw_name) + " " : std::string()) + "(uid " + std::to_string(uid) + ")";
+}
+
+}  // namespace
+
+std::vector<uid_t> trustedUsersFromEnvironment() {
+  std::vector<uid_t> uids;
+  for (const std::string& n : trustedNames(false))
+    if (const passwd* p = ::getpwnam(n.c_str())) uids.push_back(p->pw_uid);
+  return uids;
+}
+
+std::vector<gid_t> trustedGroupsFromEnvironment() {
+  std::vector<gid_t> gids;
+  for (const std::string& n : trustedNames(true))
+    if (const group* g = ::getgrnam(n.c_str())) gids.push_back(g->gr_gid);
+  return gids;
+}
 
 Consumer::Consumer(const std::string& name) : Consumer(name, Options{}) {}
 
@@ -37,13 +81,16 @@ void Consumer::unmap() noexcept {
 // any failure the consumer keeps what it had (when re-attaching) and throws.
 void Consumer::map(bool first) {
   using Kind = AttachError::Kind;
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // Never blocks (a FIFO put at the path), never follows a link.
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     const int e = errno;
-    const Kind kind = e == ENOENT ? Kind::NotFound : e == EACCES ? Kind::Permission : Kind::System;
+    const Kind kind = e == ENOENT ? Kind::NotFound : e == EACCES ? Kind::Permission
+                    : e == ELOOP ? Kind::NotARegion : Kind::System;
     throw AttachError(kind, path_ + ": " + std::strerror(e) +
                                 (e == ENOENT ? " (is fhd running with this shm name?)"
                                  : e == EACCES ? " (readers need the region's group)"
+                                 : e == ELOOP  ? " (a symbolic link, not a region)"
                                                : ""));
   }
   struct stat st{};
@@ -52,6 +99,16 @@ void Consumer::map(bool first) {
     throw AttachError(kind, path_ + ": " + why);
   };
   if (::fstat(fd, &st) != 0) fail(Kind::System, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) fail(Kind::NotARegion, "not a regular file, so not a region");
+  const auto& users = options_.trustedUsers;
+  const auto& groups = options_.trustedGroups;
+  const bool trusted = st.st_uid == 0 || st.st_uid == ::geteuid() || st.st_uid == ::getuid() ||
+                       std::find(users.begin(), users.end(), st.st_uid) != users.end() ||
+                       std::find(groups.begin(), groups.end(), st.st_gid) != groups.end();
+  if (!trusted)
+    fail(Kind::Untrusted, "owned by " + userName(st.st_uid) +
+                              ", whom this reader does not trust: only root, this user, and the users and groups "
+                              "of FH_TRUSTED_WRITERS (or the options) are believed");
   if (size_t(st.st_size) < sizeof(RegionHeader)) fail(Kind::NotARegion, "too small to be an fh region");
   // Populated now, so that reading the ring never takes a page fault later.
   void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
@@ -77,6 +134,12 @@ void Consumer::map(bool first) {
                           h->bookBytes == bookBytes(h->depth) && g.totalBytes() <= h->totalBytes;
   if (!consistent) reject(Kind::NotARegion, "its header does not describe a valid layout");
 
+  // Where reading starts, found before anything is committed: a ring that
+  // lies is refused, and a re-attach keeps what it had.
+  Cursor start;
+  if (!startCursor(h, static_cast<const uint8_t*>(p) + h->ringOffset, h->ringBytes - 1, start))
+    reject(Kind::NotARegion, "its ring holds no record where it says the newest one is");
+
   if (!first) unmap();
   fd_ = fd;
   inode_ = st.st_ino;
@@ -85,41 +148,42 @@ void Consumer::map(bool first) {
   header_ = h;
   ring_ = base_ + h->ringOffset;
   ringMask_ = h->ringBytes - 1;
-  startCursor();
+  cursor_ = start.cursor;
+  expected_ = start.expected;
+  knowExpected_ = start.knowExpected;
   nextRefreshNs_ = monotonicCoarseNs() + options_.refreshEveryNs;
 }
 
-void Consumer::startCursor() noexcept {
-  const uint64_t capacity = ringMask_ + 1;
+bool Consumer::startCursor(const RegionHeader* h, const uint8_t* ring, uint64_t mask, Cursor& out) const noexcept {
+  const uint64_t capacity = mask + 1;
   if (options_.start == StartAt::Oldest) {
     // A record never straddles a multiple of the capacity, so the start of
     // the current lap is always the start of a record. What came before it
     // is not counted as lost: the reader asked for what is still there.
-    cursor_ = header_->ringTail.load(std::memory_order_acquire) / capacity * capacity;
-    knowExpected_ = false;
-    return;
+    out = Cursor{h->ringTail.load(std::memory_order_acquire) / capacity * capacity, 0, false};
+    return true;
   }
   // Live: just after the newest whole record, whose index tells what comes
-  // next, so that even a lap before the first poll is counted.
-  for (;;) {
-    if (header_->ringTail.load(std::memory_order_acquire) == 0) {
-      cursor_ = 0;
-      expected_ = 0;
-      knowExpected_ = true;
-      return;
+  // next, so that even a lap before the first poll is counted. A writer
+  // finishes a record in nanoseconds: after this many tries, the ring lies.
+  for (uint32_t attempt = 0; attempt < (1u << 16); ++attempt) {
+    if (h->ringTail.load(std::memory_order_acquire) == 0) {
+      out = Cursor{0, 0, true};
+      return true;
     }
-    const uint64_t latest = header_->ringLatest.load(std::memory_order_acquire);
+    const uint64_t latest = h->ringLatest.load(std::memory_order_acquire);
     RingFrame frame;
-    loadWords(&frame, ring_ + (latest & ringMask_), sizeof frame);
+    loadWords(&frame, ring + (latest & mask), sizeof frame);
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (latest + capacity >= header_->ringTailIntent.load(std::memory_order_relaxed) &&
-        frame.type == FrameType::Record && frame.length >= sizeof(RingFrame)) {
-      cursor_ = latest + frame.length;
-      expected_ = frame.index + 1;
-      knowExpected_ = true;
-      return;
+    if (latest + capacity >= h->ringTailIntent.load(std::memory_order_relaxed) &&
+        frame.type == FrameType::Record && frame.length >= sizeof(RingFrame) &&
+        frame.length <= capacity - (latest & mask)) {
+      out = Cursor{latest + frame.length, frame.index + 1, true};
+      return true;
     }
+    cpuRelax();
   }
+  return false;
 }
 
 bool Consumer::refresh() {

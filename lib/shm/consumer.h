@@ -21,9 +21,13 @@
 
 namespace fh::shm {
 
+// The users and groups named in FH_TRUSTED_WRITERS; names that do not exist are skipped.
+std::vector<uid_t> trustedUsersFromEnvironment();
+std::vector<gid_t> trustedGroupsFromEnvironment();
+
 class AttachError : public std::runtime_error {
  public:
-  enum class Kind { NotFound, Permission, NotARegion, VersionMismatch, Incomplete, System };
+  enum class Kind { NotFound, Permission, NotARegion, VersionMismatch, Incomplete, System, Untrusted };
   AttachError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const noexcept { return kind_; }
 
@@ -72,6 +76,9 @@ struct PollResult {
   // every record published since a Live reader started.
   uint64_t lost = 0;
   bool reattached = false;  // a new writer: the region was mapped again; resync from the books
+  // The ring lies: its indexes point, again and again, at no record. Nothing
+  // more was read; the region is not to be believed (report it, stop).
+  bool invalid = false;
 };
 
 enum class StartAt {
@@ -88,6 +95,13 @@ class Consumer {
     StartAt start = StartAt::Live;
     uint64_t staleAfterNs = 2'000'000'000;  // a Running writer without heartbeat this long is Stale
     uint64_t refreshEveryNs = 100'000'000;  // idle poll() looks for a new writer this often
+    // Whose regions to believe, besides root's and this process's user's: a
+    // region owned by anyone else is refused (AttachError::Kind::Untrusted).
+    // A trusted group only helps if no untrusted user is in it (a file's
+    // owner can give it to any group of their own). The defaults add the
+    // users and groups of FH_TRUSTED_WRITERS ("fh,@fhwriters": names, @ for a group).
+    std::vector<uid_t> trustedUsers = trustedUsersFromEnvironment();
+    std::vector<gid_t> trustedGroups = trustedGroupsFromEnvironment();
   };
 
   // Throws AttachError with a message that names the file and the reason.
@@ -130,9 +144,16 @@ class Consumer {
 
  private:
   enum class Next { Record, Padding, Empty, Lapped };
+  static constexpr uint32_t kMaxSkips = 4096;
+  static constexpr uint32_t kMaxLaps = 64;
   void map(bool first);
   void unmap() noexcept;
-  void startCursor() noexcept;
+  struct Cursor {
+    uint64_t cursor = 0, expected = 0;
+    bool knowExpected = false;
+  };
+  // Where a poll of this ring starts; false: no record where it says the newest is.
+  bool startCursor(const RegionHeader* h, const uint8_t* ring, uint64_t mask, Cursor& out) const noexcept;
   Next next(uint64_t& index);  // one frame into frame_, or what prevented it
 
   std::string name_;
@@ -156,14 +177,26 @@ template <class Handler>
 PollResult Consumer::poll(Handler&& handler, uint32_t maxRecords) {
   PollResult result;
   bool lapped = false;
+  // Every step is bounded: padding is skipped at most kMaxSkips times a poll
+  // (a later poll goes on), and a lap that lands on no record kMaxLaps times
+  // in a row means the ring lies.
+  uint32_t skips = 0, laps = 0;
   while (result.records < maxRecords) {
     uint64_t index = 0;
     const Next n = next(index);
-    if (n == Next::Padding) continue;
-    if (n == Next::Lapped) {
-      lapped = true;
+    if (n == Next::Padding) {
+      if (++skips > kMaxSkips) break;
       continue;
     }
+    if (n == Next::Lapped) {
+      lapped = true;
+      if (++laps > kMaxLaps) {
+        result.invalid = true;
+        break;
+      }
+      continue;
+    }
+    laps = 0;
     if (n == Next::Empty) {
       if (result.records == 0 && !lapped && monotonicCoarseNs() >= nextRefreshNs_) result.reattached = refresh();
       break;

@@ -116,6 +116,7 @@ fh_status statusOf(shm::AttachError::Kind kind) noexcept {
     case Kind::VersionMismatch: return FH_ERR_VERSION;
     case Kind::Incomplete: return FH_ERR_INCOMPLETE;
     case Kind::System: return FH_ERR_SYSTEM;
+    case Kind::Untrusted: return FH_ERR_UNTRUSTED;
   }
   return FH_ERR_SYSTEM;
 }
@@ -159,6 +160,7 @@ const char* fh_status_name(fh_status status) {
     case FH_ERR_ARGUMENT: return "FH_ERR_ARGUMENT";
     case FH_ERR_NO_INSTRUMENT: return "FH_ERR_NO_INSTRUMENT";
     case FH_ERR_WRITER_STUCK: return "FH_ERR_WRITER_STUCK";
+    case FH_ERR_UNTRUSTED: return "FH_ERR_UNTRUSTED";
     case FH_ERR_NO_COUNTER: return "FH_ERR_NO_COUNTER";
   }
   return "FH_ERR_UNKNOWN";
@@ -296,6 +298,8 @@ fh_status fh_consumer_poll(fh_consumer* c, fh_tick_fn callback, void* user_data,
         },
         max_records);
     if (out != nullptr) *out = fh_poll_result{r.records, r.reattached ? 1u : 0u, r.lost};
+    if (r.invalid)
+      return fail(FH_ERR_NOT_A_REGION, (c->cpp.path() + ": the ring lies: its indexes point at no record").c_str());
     return FH_OK;
   } catch (...) {
     return failFromException();

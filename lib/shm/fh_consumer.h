@@ -24,7 +24,8 @@ typedef enum fh_status {
   FH_ERR_ARGUMENT = 7,       /* a NULL or out-of-range argument */
   FH_ERR_NO_INSTRUMENT = 8,  /* no instrument with that symbol or locate */
   FH_ERR_WRITER_STUCK = 9,   /* the writer held a seqlock all along (it may have died mid-update) */
-  FH_ERR_NO_COUNTER = 10     /* no counter with that name or index */
+  FH_ERR_NO_COUNTER = 10,    /* no counter with that name or index */
+  FH_ERR_UNTRUSTED = 11      /* the region's owner is not root, this user, or one FH_TRUSTED_WRITERS names */
 } fh_status;
 
 /* The message of the last call on this thread that did not return FH_OK;
@@ -218,7 +219,9 @@ typedef struct fh_poll_result {
 
 /* Hands each new tick to callback(tick, user_data), at most max_records (> 0)
  * of them; `out` may be NULL. When there is none and refresh_every_ns has
- * passed, looks for a new writer under the same name. */
+ * passed, looks for a new writer under the same name. FH_ERR_NOT_A_REGION
+ * when the ring lies (its indexes point at no record, again and again):
+ * stop reading that region. Never blocks, never loops without bound. */
 fh_status fh_consumer_poll(fh_consumer* consumer, fh_tick_fn callback, void* user_data, uint32_t max_records,
                            fh_poll_result* out);
 

@@ -4,6 +4,18 @@
 // counters. Shared by the writer (writer.h) and readers (consumer.h); a reader
 // in another process, even of another build, depends on nothing else. The
 // region is written only by its one writer thread.
+//
+// Ownership of a name: a writer holds flock(LOCK_EX) on DIR/.NAME.lock (a
+// regular file of its own user, never removed) for its whole life, and only
+// then makes the region under a temporary name and renames it over NAME. The
+// kernel drops the lock when the writer's process ends, however it ends, so
+// the lock, not the region's contents, says whether a live writer owns NAME:
+// two writers started together cannot both hold it, and a dead one never
+// blocks its successor. A writer refuses a lock file or a region path that is
+// not a regular file of its own user (a squatter's, a FIFO, a link).
+// Readers open with O_NOFOLLOW and O_NONBLOCK, take only a regular file, and
+// trust a region only if its owner is root, themselves, or a user or group
+// they were told to trust (consumer.h).
 #pragma once
 
 #include <atomic>

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -11,6 +13,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -32,27 +35,84 @@ bool validName(std::string_view name) {
   });
 }
 
-// A writer that still runs: its region says Running, its pid exists, and its
-// heartbeat is recent. Anything else is a leftover that may be replaced.
-bool liveWriterOwns(const std::string& path, pid_t& pid) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  alignas(kCacheLine) unsigned char raw[sizeof(RegionHeader)];
-  const ssize_t n = ::pread(fd, raw, sizeof raw, 0);
+// The pid in a region's header, read without blocking or following links
+// (for the message when the name is taken); 0 if it cannot be read.
+pid_t writerPidOf(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return 0;
+  struct stat st{};
+  int32_t pid = 0;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      ::pread(fd, &pid, sizeof pid, offsetof(RegionHeader, writerPid)) != static_cast<ssize_t>(sizeof pid))
+    pid = 0;
   ::close(fd);
-  if (n != static_cast<ssize_t>(sizeof raw)) return false;
-  const auto field = [&]<class T>(size_t offset, T) {
-    T v;
-    std::memcpy(&v, raw + offset, sizeof v);
-    return v;
+  return pid;
+}
+
+std::string ownerName(uid_t uid) {
+  const passwd* p = ::getpwuid(uid);
+  return (p != nullptr ? std::string(p->pw_name) + " " : std::string()) + "(uid " + std::to_string(uid) + ")";
+}
+
+std::string fileKind(mode_t mode) {
+  return S_ISFIFO(mode) ? "a FIFO" : S_ISLNK(mode) ? "a symbolic link" : S_ISDIR(mode) ? "a directory"
+       : S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a regular file";
+}
+
+// The name's lock (see layout.h): DIR/.NAME.lock, a regular file of this
+// user's, held with flock(LOCK_EX) for the writer's lifetime. The kernel lets
+// go of it when the process ends in any way, so a dead writer never blocks a
+// new one, and two writers started together cannot both hold it.
+int lockName(const std::string& directory, const std::string& name, const std::string& path) {
+  const std::string lock = directory + "/." + name + ".lock";
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+  if (fd < 0) {
+    const int e = errno;
+    struct stat st{};
+    if (::lstat(lock.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      throw std::runtime_error(lock + " is " + fileKind(st.st_mode) + ", not the lock of region " + name +
+                               ": remove it, or choose another shm.name");
+    throw std::runtime_error(lock + ": cannot open the region's lock: " + std::strerror(e) +
+                             (e == EACCES ? " (another user made it: remove it, or choose another shm.name)" : ""));
+  }
+  struct stat st{};
+  const auto refuse = [&](const std::string& why) {
+    ::close(fd);
+    throw std::runtime_error(why);
   };
-  if (field(offsetof(RegionHeader, magic), uint64_t{}) != kMagic) return false;
-  pid = field(offsetof(RegionHeader, writerPid), int32_t{});
-  const bool running =
-      field(offsetof(RegionHeader, writerState), uint32_t{}) == static_cast<uint32_t>(WriterState::Running);
-  const bool alive = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
-  const uint64_t age = realtimeNs() - field(offsetof(RegionHeader, heartbeatNs), uint64_t{});
-  return running && alive && pid != ::getpid() && age < 5'000'000'000ull;
+  if (::fstat(fd, &st) != 0) refuse(errnoText(lock));
+  if (!S_ISREG(st.st_mode)) refuse(lock + " is " + fileKind(st.st_mode) + ": remove it, or choose another shm.name");
+  if (st.st_uid != ::geteuid())
+    refuse(lock + " belongs to " + ownerName(st.st_uid) + ", not to this writer, " + ownerName(::geteuid()) +
+           ": another user holds the name; remove it, or choose another shm.name");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    char text[16] = {};
+    pid_t pid = ::pread(fd, text, sizeof text - 1, 0) > 0 ? std::atoi(text) : 0;  // the owner wrote it
+    if (pid <= 0) pid = writerPidOf(path);
+    refuse(e == EWOULDBLOCK ? path + " belongs to a running writer" +
+                                  (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
+                                  "; choose another shm.name or stop it"
+                            : lock + ": cannot lock: " + std::strerror(e));
+  }
+  // Ours: the pid in it names the owner to whoever is refused next.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    refuse(errnoText(lock + ": cannot write the owner's pid"));
+  return fd;
+}
+
+// What is at the region's path already may be replaced only if it is a
+// region file of this user's: anything else is refused, named.
+void checkReplaceable(const std::string& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) return;  // nothing there
+  if (!S_ISREG(st.st_mode))
+    throw std::runtime_error(path + " is " + fileKind(st.st_mode) + ", not a region: remove it, or choose another "
+                             "shm.name");
+  if (st.st_uid != ::geteuid())
+    throw std::runtime_error(path + " belongs to " + ownerName(st.st_uid) + ", not to this writer, " +
+                             ownerName(::geteuid()) + ": remove it, or choose another shm.name");
 }
 
 uint64_t newGeneration() {
@@ -91,10 +151,17 @@ RegionWriter::RegionWriter(const RegionConfig& config)
       bookBytes_(bookBytes(config.depth)),
       ringMask_(config.ringBytes - 1) {
   validate(config);
-  pid_t owner = 0;
-  if (liveWriterOwns(path_, owner))
-    throw std::runtime_error(path_ + " belongs to a running writer (pid " + std::to_string(owner) +
-                             "); choose another shm.name or stop it");
+  lockFd_ = lockName(config.directory, config.name, path_);
+  try {
+    create(config);
+  } catch (...) {
+    ::close(lockFd_);
+    throw;
+  }
+}
+
+void RegionWriter::create(const RegionConfig& config) {
+  checkReplaceable(path_);
 
   gid_t gid = gid_t(-1);
   if (!config.group.empty()) {
@@ -107,7 +174,7 @@ RegionWriter::RegionWriter(const RegionConfig& config)
                           static_cast<uint32_t>(config.counters.size())};
   bytes_ = geometry.totalBytes();
   const std::string temporary = config.directory + "/." + config.name + "." + std::to_string(::getpid());
-  const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw std::runtime_error(errnoText("cannot create " + temporary));
   const auto fail = [&](const std::string& what) {
     const std::string message = errnoText(what);
@@ -116,7 +183,16 @@ RegionWriter::RegionWriter(const RegionConfig& config)
     ::unlink(temporary.c_str());
     throw std::runtime_error(message);
   };
-  if (::ftruncate(fd, static_cast<off_t>(bytes_)) != 0) fail("cannot size " + temporary);
+  // Every byte reserved before the mapping: a sparse file would die by SIGBUS
+  // on the first store to a page the filesystem cannot back.
+  if (const int e = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes_)); e != 0) {
+    errno = e;
+    fail("cannot reserve " + std::to_string(bytes_) + " bytes (" + std::to_string((bytes_ + (1 << 20) - 1) >> 20) +
+         " MiB) for the region in " + config.directory +
+         (e == ENOSPC ? " (too little space there: make the region smaller, e.g. shm.ring_mib or book.max_instruments, "
+                        "or the filesystem larger)"
+                      : ""));
+  }
   // Fault every page in now: the hot path must never take a page fault.
   void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (p == MAP_FAILED) fail("cannot map " + temporary);
@@ -166,9 +242,11 @@ RegionWriter::RegionWriter(const RegionConfig& config)
 }
 
 RegionWriter::~RegionWriter() {
-  if (base_ == nullptr) return;
-  header_->writerState.store(static_cast<uint32_t>(WriterState::Stopped), std::memory_order_release);
-  ::munmap(base_, bytes_);
+  if (base_ != nullptr) {
+    header_->writerState.store(static_cast<uint32_t>(WriterState::Stopped), std::memory_order_release);
+    ::munmap(base_, bytes_);
+  }
+  ::close(lockFd_);  // the name is free again
 }
 
 void RegionWriter::setInstrument(uint16_t locate, const char (&symbol)[8], char tradingState) noexcept {

@@ -39,7 +39,9 @@ std::string regionPath(const RegionConfig& config);
 
 class RegionWriter {
  public:
-  // Refuses (std::runtime_error) when a live writer already owns NAME.
+  // Refuses (std::runtime_error, saying why) when a live writer holds NAME,
+  // when what is at the path is not a region file of this user's, or when
+  // the filesystem cannot hold the whole region; nothing is left behind.
   explicit RegionWriter(const RegionConfig& config);
   ~RegionWriter();  // marks the region Stopped; the file stays for post-mortem readers
   RegionWriter(const RegionWriter&) = delete;
@@ -85,7 +87,10 @@ class RegionWriter {
   void setSourceState(SourceState state) noexcept;
 
  private:
+  void create(const RegionConfig& config);
+
   std::string path_;
+  int lockFd_ = -1;  // flock(LOCK_EX) on DIR/.NAME.lock while this writer lives
   uint8_t* base_ = nullptr;
   size_t bytes_ = 0;
   RegionHeader* header_ = nullptr;

@@ -527,11 +527,11 @@ TEST_CASE("shm C ABI: a consumer re-attaches when a new writer replaces the regi
 
   first.reset();  // a clean stop: the region stays, marked Stopped
   CHECK(fh_consumer_writer_status(h.c) == FH_WRITER_STOPPED);
-  RegionWriter second(smallRegion(dir));
-  REQUIRE(second.header().generation != firstGeneration);
+  auto second = std::make_unique<RegionWriter>(smallRegion(dir));
+  REQUIRE(second->header().generation != firstGeneration);
   const char msft[8] = {'M', 'S', 'F', 'T', ' ', ' ', ' ', ' '};
-  second.setInstrument(9, msft, 'T');
-  publish(second, 0);
+  second->setInstrument(9, msft, 'T');
+  publish(*second, 0);
 
   // The next idle poll finds the new file; from then on the new ring is read.
   fh_poll_result r;
@@ -539,12 +539,12 @@ TEST_CASE("shm C ABI: a consumer re-attaches when a new writer replaces the regi
   REQUIRE(fh_consumer_poll(h.c, collect, &seen, 100, &r) == FH_OK);
   CHECK(r.reattached == 1);
   CHECK(r.records == 0);
-  CHECK(fh_consumer_generation(h.c) == second.header().generation);
+  CHECK(fh_consumer_generation(h.c) == second->header().generation);
   CHECK(fh_consumer_writer_status(h.c) == FH_WRITER_RUNNING);
   uint16_t locate = 0;
   CHECK(fh_consumer_find(h.c, "MSFT", &locate) == FH_OK);
   CHECK(locate == 9);
-  publish(second, 1);
+  publish(*second, 1);
   REQUIRE(fh_consumer_poll(h.c, collect, &seen, 100, &r) == FH_OK);
   CHECK(r.reattached == 0);
   REQUIRE(seen.size() == 1);
@@ -554,6 +554,7 @@ TEST_CASE("shm C ABI: a consumer re-attaches when a new writer replaces the regi
   int reattached = 7;
   REQUIRE(fh_consumer_refresh(h.c, &reattached) == FH_OK);
   CHECK(reattached == 0);  // nothing new
+  second.reset();  // one writer a name at a time
   RegionWriter third(smallRegion(dir));
   REQUIRE(fh_consumer_refresh(h.c, &reattached) == FH_OK);
   CHECK(reattached == 1);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,10 +74,10 @@ TEST_CASE("shm: a region is created whole, 0640, and found by a consumer", "[shm
   REQUIRE(::stat(writer.path().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0640);
   CHECK(size_t(st.st_size) == writer.header().totalBytes);
-  // Nothing but the region itself is left in the directory.
-  size_t entries = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
-  CHECK(entries == 1);
+  // Nothing but the region itself and its lock is left in the directory.
+  std::set<std::string> entries;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) entries.insert(e.path().filename());
+  CHECK(entries == std::set<std::string>{"t", ".t.lock"});
 
   Consumer c("t", at(dir));
   CHECK(c.generation() == writer.header().generation);

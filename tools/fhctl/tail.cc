@@ -359,6 +359,12 @@ int runTail(const TailOptions& options, const RegionOptions& region) {
     while (shownRecords < limit && !stopRequested()) {
       lostInBatch = 0;
       const shm::PollResult r = consumer->poll(handler);
+      if (r.invalid) {
+        out.flush();
+        std::fprintf(stderr, "fhctl tail: %s: the ring lies (its indexes point at no record): not an fh region to trust\n",
+                     where.c_str());
+        return 1;
+      }
       if (r.lost > lostInBatch) lostNotice(r.lost - lostInBatch);  // a lap before the first record
       if (r.reattached) {
         // Everything a new writer publishes comes after this tail started:
