@@ -253,7 +253,9 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     c.region.directory = get<std::string>(t, "shm", "directory").value_or("/dev/shm");
     c.region.group = get<std::string>(t, "shm", "group").value_or("");
     c.region.depth = static_cast<uint32_t>(integer(t, "shm", "depth", 10, 1, shm::kMaxDepth));
-    c.region.ringBytes = uint64_t(integer(t, "shm", "ring_mib", 64, 1, 16384)) << 20;
+    const int64_t ringMiB = integer(t, "shm", "ring_mib", 64, 1, 16384);
+    if ((ringMiB & (ringMiB - 1)) != 0) fail("shm.ring_mib", std::to_string(ringMiB) + " is not a power of two");
+    c.region.ringBytes = uint64_t(ringMiB) << 20;
     const std::string mode = get<std::string>(t, "shm", "mode").value_or("0640");
     try {
       size_t used = 0;

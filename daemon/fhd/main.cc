@@ -340,6 +340,7 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
     socketDrops.check(source.counters().socketDrops, now);
   }
   syncAll(feed, writer, index, source, rerequest);
+  writer.setSourceState(shm::SourceState::Stopped);  // told to stop: no longer receiving
   return 0;
 }
 
@@ -417,6 +418,7 @@ int run(const Config& config, bool exitWhenDone) {
     else if (udp) status = runNetwork(f, *udp, *feed, writer, index, rerequest.get());
     else status = replayFile(f, *feed, writer, index, exitWhenDone);
   } catch (...) {
+    writer.setSourceState(shm::SourceState::Failed);
     housekeeping = false;
     housekeeper.join();
     throw;
@@ -494,6 +496,8 @@ int main(int argc, char** argv) {
     } else {
       if (f.replay.empty()) throw daemon::ConfigError("--replay: missing (or give --config FILE)");
       daemon::setReplayLines(f, lineA, lineB);
+      if (ringMiB == 0 || (ringMiB & (ringMiB - 1)) != 0 || ringMiB > 16384)
+        throw daemon::ConfigError("--ring-mib: " + std::to_string(ringMiB) + " is not a power of two from 1 to 16384");
       c.region.ringBytes = uint64_t{ringMiB} << 20;
       c.region.maxInstruments = c.book.maxInstruments;
       shm::RegionConfig probe = c.region;

@@ -31,7 +31,7 @@ inline constexpr uint64_t kMagic = 0x3130'4D48'5348'4866ULL;  // "fHSHMH01", lit
 // Readers refuse any other major version; a minor version only adds fields
 // in space that older readers skip.
 inline constexpr uint16_t kLayoutMajor = 1;
-inline constexpr uint16_t kLayoutMinor = 1;  // 1.1: BookStatus::Joining
+inline constexpr uint16_t kLayoutMinor = 2;  // 1.1: BookStatus::Joining; 1.2: SourceState::Stopped
 inline constexpr uint32_t kLayoutVersion = uint32_t{kLayoutMajor} << 16 | kLayoutMinor;
 inline constexpr uint32_t kMaxDepth = 64;         // levels per side a region may publish
 inline constexpr uint32_t kMaxCounters = 256;
@@ -43,7 +43,8 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t
 enum class WriterState : uint32_t { Starting = 0, Running = 1, Stopped = 2 };
 
 // The source's progress, for tools and tests: a file replay reaches Done.
-enum class SourceState : uint32_t { Idle = 0, Running = 1, Done = 2, Failed = 3 };
+// Stopped (layout 1.2): a network source the daemon was told to stop.
+enum class SourceState : uint32_t { Idle = 0, Running = 1, Done = 2, Failed = 3, Stopped = 4 };
 
 struct alignas(kCacheLine) RegionHeader {
   uint64_t magic;

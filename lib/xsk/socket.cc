@@ -1,5 +1,7 @@
 #include "xsk/socket.h"
 
+#include "xsk/capabilities.h"
+
 #include "util/busy_poll.h"
 
 #include <linux/if_link.h>
@@ -34,7 +36,14 @@ Socket::Socket(const SocketConfig& config) : config_(config) {
   std::memset(&fill_, 0, sizeof fill_);
   std::memset(&comp_, 0, sizeof comp_);
   if (const int e = xsk_umem__create(&umem_, area_, areaBytes_, &fill_, &comp_, &umemConfig); e != 0)
-    fail("cannot create the UMEM", e);
+    fail("cannot create the UMEM" +
+             missingCapabilities({{CAP_NET_RAW, "CAP_NET_RAW"}, {CAP_IPC_LOCK, "CAP_IPC_LOCK"}}, -e) +
+             (e == -ENOMEM || e == -ENOBUFS || e == -EPERM
+                  ? " (the UMEM, " + std::to_string(areaBytes_ >> 20) +
+                        " MiB, must fit the locked-memory limit: raise it, e.g. LimitMEMLOCK=infinity, or grant "
+                        "CAP_IPC_LOCK)"
+                  : ""),
+         e);
 
   xsk_socket_config socketConfig{};
   socketConfig.rx_size = config.ringSize;
@@ -51,7 +60,10 @@ Socket::Socket(const SocketConfig& config) : config_(config) {
     xsk_ = nullptr;
     socketConfig.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
     error = xsk_socket__create(&xsk_, config.interface.c_str(), config.queue, umem_, &rx_, nullptr, &socketConfig);
-    if (error != 0) fail("cannot create the AF_XDP socket", error);
+    if (error != 0)
+      fail("cannot create the AF_XDP socket" +
+               missingCapabilities({{CAP_NET_RAW, "CAP_NET_RAW"}, {CAP_IPC_LOCK, "CAP_IPC_LOCK"}}, -error),
+           error);
   }
 
   // Every frame goes to the fill ring first; the kernel hands them back in rx.

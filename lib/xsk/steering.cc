@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fh_steer.skel.h"
+#include "xsk/capabilities.h"
 
 namespace fh::xsk {
 
@@ -45,7 +46,13 @@ const char* reasonName(fh_reason reason) noexcept {
 
 Steering::Steering() {
   skel_ = fh_steer__open_and_load();
-  if (skel_ == nullptr) throw failure("cannot load the XDP steering program (root or CAP_BPF needed)", errno);
+  if (skel_ == nullptr) {
+    const int e = errno;
+    throw failure("cannot load the XDP steering program" +
+                      missingCapabilities(
+                          {{CAP_BPF, "CAP_BPF"}, {CAP_PERFMON, "CAP_PERFMON"}, {CAP_NET_ADMIN, "CAP_NET_ADMIN"}}, e),
+                  e);
+  }
 }
 
 Steering::~Steering() {
@@ -68,11 +75,14 @@ XdpMode Steering::attach(const std::string& interface, bool allowNative) {
       return mode;
     }
     if (mode == XdpMode::Native) nativeError = errno;
-    else
+    else {
+      const int e = errno;
+      const std::string privilege = missingCapabilities({{CAP_NET_ADMIN, "CAP_NET_ADMIN"}, {CAP_BPF, "CAP_BPF"}}, e);
       throw failure("cannot attach the XDP program to " + interface +
                         (nativeError ? std::string(" (native mode: ") + std::strerror(nativeError) + ")" : "") +
-                        "; is another XDP program attached?",
-                    errno);
+                        (privilege.empty() ? "; is another XDP program attached?" : privilege),
+                    e);
+    }
   }
   throw std::logic_error("unreachable");
 }

@@ -2,7 +2,8 @@
 # Tier 3: fhsim and fhd on either side of a veth pair, each in a network
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
-#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops | retransmission
+#   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops | retransmission |
+#          least-privilege | syscalls
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -51,7 +52,7 @@ config() {
 name = "$name"
 log_level = "warn"
 [shm]
-directory = "$work"
+directory = "${SHM_DIR:-$work}"
 ring_mib = 16
 [book]
 max_orders = 262144
@@ -77,7 +78,7 @@ EOF
 }
 
 counter() {  # counter NAME REGION
-  "$bin/fhctl" stats --json --shm "$2" --shm-dir "$work" |
+  "$bin/fhctl" stats --json --shm "$2" --shm-dir "${SHM_DIR:-$work}" |
     python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', -1))"
 }
 
@@ -95,8 +96,9 @@ start_fhd() {  # start_fhd SOURCE NAME [EXTRA]: runs fhd in the receiving namesp
   cfg=$(config "$1" "$2" "${3:-}")
   # `ip netns exec` may fork: the shell records the pid that becomes fhd.
   rm -f "$work/fhd.pid"
-  R sh -c 'echo $$ >"$0.pid.tmp"; mv "$0.pid.tmp" "$0.pid"; exec "$1" --config "$2" 2>>"$0.$3.log"' \
-    "$work/fhd" "$bin/fhd" "$cfg" "$2" &
+  # FHD_AS: a command fhd is run under (setpriv: another user, some capabilities).
+  R sh -c 'echo $$ >"$0.pid.tmp"; mv "$0.pid.tmp" "$0.pid"; exec $4 "$1" --config "$2" 2>>"$0.$3.log"' \
+    "$work/fhd" "$bin/fhd" "$cfg" "$2" "${FHD_AS:-}" &
   local tries=0
   until [[ -e $work/fhd.pid ]]; do
     ((++tries > 400)) && { echo "fhd did not start"; return 1; }
@@ -105,7 +107,7 @@ start_fhd() {  # start_fhd SOURCE NAME [EXTRA]: runs fhd in the receiving namesp
   fhd_pid=$(cat "$work/fhd.pid")
   pids+=("$fhd_pid")
   tries=0
-  until [[ -e $work/$2 ]] && "$bin/fhctl" stats --shm "$2" --shm-dir "$work" >/dev/null 2>&1; do
+  until [[ -e ${SHM_DIR:-$work}/$2 ]] && "$bin/fhctl" stats --shm "$2" --shm-dir "${SHM_DIR:-$work}" >/dev/null 2>&1; do
     if ! kill -0 "$fhd_pid" 2>/dev/null; then cat "$work/fhd.$2.log"; echo "fhd exited"; return 1; fi
     ((++tries > 400)) && { echo "fhd did not start"; cat "$work/fhd.$2.log"; return 1; }
     sleep 0.05
@@ -284,6 +286,10 @@ s.sendto(b'x', ('239.1.1.1', 9998))"; done
     [[ $(counter feed.joining j2) == 0 && $(counter feed.joined_at j2) == 0 ]]
     ! "$bin/fhctl" book --shm j2 --shm-dir "$work" | grep -q JOINING
     stop_fhd
+    # After a clean stop the region says so: the writer stopped, the source too.
+    "$bin/fhctl" stats --shm j2 --shm-dir "$work" >"$work/j2.stats"
+    grep -E '^source +stopped$' "$work/j2.stats"
+    grep -E "^writer .*, stopped," "$work/j2.stats"
     ;;
   socket-drops)
     # The kernel path: datagrams the socket buffer could not hold are counted
@@ -372,6 +378,90 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     "$bin/fhctl" book --shm t3 --shm-dir "$work" | grep -q STALE
     "$bin/fhctl" stats --shm t3 --shm-dir "$work" | grep -E '^feed +stale: 6 holes lost'
     stop_fhd
+    ;;
+  least-privilege)
+    # fhd as an unprivileged user with exactly the capabilities the unit grants:
+    # the XDP path works. Without one of them, the error names what is missing.
+    # As systemd/fhd.service grants them (CAP_IPC_LOCK: the UMEM is pinned
+    # whatever the locked-memory limit, which this host's root cannot raise).
+    caps=+net_admin,+net_raw,+bpf,+perfmon,+ipc_lock
+    as_nobody() { echo "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$1 --ambient-caps=$1"; }
+    chmod 755 "$work"
+    export SHM_DIR=$work/shm FH_TRUSTED_WRITERS=nobody  # the region is nobody's; this reader trusts it
+    mkdir "$SHM_DIR" && chown 65534:65534 "$SHM_DIR"
+    FHD_AS=$(as_nobody $caps) start_fhd xdp lp
+    [[ $(stat -c %u "$SHM_DIR/lp") == 65534 ]]
+    publish "$small"
+    wait_counter arbiter.end_of_session lp 1
+    [[ $("$bin/fhctl" book --shm lp --shm-dir "$SHM_DIR" --json --depth 0) == "$("$bin/fhctl" book --from "$small" --json)" ]]
+    [[ $(counter xdp.redirected lp) -gt 0 ]]
+    echo "as nobody with $caps: XDP attached, books exact"
+    stop_fhd
+    # Each capability left out in turn: refused, and the message names it.
+    for drop in net_admin bpf net_raw perfmon ipc_lock; do
+      cfg=$(config xdp "lp-$drop")
+      fewer=$(tr ',' '\n' <<<"$caps" | grep -v "$drop" | paste -sd,)
+      if R $(as_nobody "$fewer") "$bin/fhd" --config "$cfg" 2>"$work/no-$drop.log"; then
+        echo "fhd started without $drop"; exit 1
+      fi
+      name=CAP_${drop^^}
+      grep -qE "lacks .*$name|grant $name" "$work/no-$drop.log" || {
+        cat "$work/no-$drop.log"
+        echo "the error does not name $name"
+        exit 1
+      }
+      echo "without $name: $(grep -o 'cannot [^:(]*' "$work/no-$drop.log" | head -1), naming $name"
+    done
+    ;;
+  syscalls)
+    # Every system call fhd makes, on both sources, is one the unit's
+    # SystemCallFilter allows: it could not be tried under systemd here (not
+    # PID 1), so fhd runs under strace and its calls are checked against the
+    # filter as systemd-analyze expands it.
+    unit=$src/systemd/fhd.service
+    for source in xdp udp; do
+      FHD_AS="strace -f -qq -o $work/strace.$source" start_fhd "$source" "sc-$source"
+      publish "$small"
+      wait_counter arbiter.end_of_session "sc-$source" 1
+      traced=$(pgrep -f "^$bin/fhd --config $work/sc-$source.toml" | head -1)
+      kill -TERM "$traced"
+      tries=0
+      while kill -0 "$fhd_pid" 2>/dev/null; do ((++tries > 400)) && exit 1; sleep 0.05; done
+    done
+    python3 - "$unit" "$work"/strace.xdp "$work"/strace.udp <<'PY'
+import re, subprocess, sys
+unit, traces = sys.argv[1], sys.argv[2:]
+def expand(group, seen=None):
+    out = subprocess.run(["systemd-analyze", "syscall-filter", group], capture_output=True, text=True, check=True).stdout
+    names = set()
+    for line in out.splitlines()[1:]:
+        item = line.strip()
+        if not item or item.startswith("#"):
+            continue
+        names |= expand(item) if item.startswith("@") else {item}
+    return names
+allowed, denied = set(), set()
+for line in open(unit):
+    if line.startswith("SystemCallFilter="):
+        value = line.split("=", 1)[1].split()
+        deny = value[0].startswith("~")
+        for item in value:
+            item = item.lstrip("~")
+            names = expand(item) if item.startswith("@") else {item}
+            (denied if deny else allowed).update(names)
+used = set()
+for t in traces:
+    for line in open(t):
+        m = re.match(r"\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]", line)
+        if m and not line.split(None, 1)[1].startswith("+++") and not line.split(None, 1)[1].startswith("---"):
+            used.add(m.group(1))
+used.discard("exit")
+bad = sorted(n for n in used if n not in allowed or n in denied)
+print(f"fhd made {len(used)} distinct system calls; the unit allows {len(allowed - denied)}")
+if bad:
+    print("not allowed by the unit's filter:", " ".join(bad))
+    sys.exit(1)
+PY
     ;;
   *) echo "unknown case $case"; exit 2 ;;
 esac

@@ -100,7 +100,7 @@ TEST_CASE("config: every bad value names its key", "[config]") {
       {"batch = 64", "bacth = 64", "feed[0].bacth"},
       {"interface = \"eth1\"", "# no interface", "feed[0].interface"},
       {"depth = 10", "depth = 65", "shm.depth"},
-      {"ring_mib = 64", "ring_mib = 3", "shm.ring_bytes"},
+      {"ring_mib = 64", "ring_mib = 3", "shm.ring_mib"},
       {"mode = \"0640\"", "mode = \"rw\"", "shm.mode"},
       {"name = \"fh\"              # /dev/shm", "name = \"../x\"  #", "shm.name"},
       {"max_orders = 8388608", "max_orders = 1", "book.max_orders"},

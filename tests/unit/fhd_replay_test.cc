@@ -178,7 +178,7 @@ TEST_CASE("fhd: bad input and bad options exit non-zero with a message naming th
       {{"--replay", missing, "--shm-dir", dir.str()}, missing},
       {{"--replay", good, "--shm-dir", dir.str(), "--shm", "a/b"}, "shm.name"},
       {{"--replay", good, "--shm-dir", dir.str(), "--depth", "0"}, "shm.depth"},
-      {{"--replay", good, "--shm-dir", dir.str(), "--ring-mib", "3"}, "shm.ring_bytes"},
+      {{"--replay", good, "--shm-dir", dir.str(), "--ring-mib", "3"}, "--ring-mib"},
       {{"--replay", good, "--shm-dir", dir.str(), "--trading-date", "2019-13-01"}, "--trading-date"},
       {{"--replay", good, "--shm-dir", dir.str(), "--shm-group", "no-such-group-fh"}, "shm.group"},
       {{"--replay", good, "--source", "carrier-pigeon"}, "--source"},

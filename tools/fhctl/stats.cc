@@ -33,6 +33,7 @@ const char* sourceStateName(shm::SourceState s) {
     case shm::SourceState::Running: return "running";
     case shm::SourceState::Done: return "done";
     case shm::SourceState::Failed: return "failed";
+    case shm::SourceState::Stopped: return "stopped";
   }
   return "unknown";
 }
