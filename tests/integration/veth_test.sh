@@ -44,7 +44,8 @@ R ip route add 239.0.0.0/8 dev "$vR"
 S sh -c "echo 1 >/sys/class/net/$vS/queues/tx-0/xps_cpus; echo 2 >/sys/class/net/$vS/queues/tx-1/xps_cpus" || true
 
 # fhd's configuration for a source (xdp | udp) and region name, then any
-# extra TOML for the feed (its tables come last); GAP_US sets gap_timeout_us.
+# extra TOML for the feed (its tables come last); GAP_US sets gap_timeout_us,
+# FEED_KEYS adds keys of the feed's own table.
 config() {
   local source=$1 name=$2 extra=${3:-}
   cat >"$work/$name.toml" <<EOF
@@ -66,6 +67,7 @@ xdp_mode = "native"
 idle = "poll"
 gap_timeout_us = ${GAP_US:-200000}
 trading_date = "2019-12-30"
+${FEED_KEYS:-}
   [feed.line_a]
   group = "239.1.1.1"
   port = 26400
@@ -389,7 +391,9 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     chmod 755 "$work"
     export SHM_DIR=$work/shm FH_TRUSTED_WRITERS=nobody  # the region is nobody's; this reader trusts it
     mkdir "$SHM_DIR" && chown 65534:65534 "$SHM_DIR"
-    FHD_AS=$(as_nobody $caps) start_fhd xdp lp
+    # The worker pinned (feed.cpu) as well: no CAP_SYS_NICE needed for that.
+    FEED_KEYS="cpu = 1" FHD_AS=$(as_nobody $caps) start_fhd xdp lp
+    grep -qE '^Cpus_allowed_list:\s+1$' /proc/"$fhd_pid"/task/*/status  # the worker thread, on CPU 1
     [[ $(stat -c %u "$SHM_DIR/lp") == 65534 ]]
     publish "$small"
     wait_counter arbiter.end_of_session lp 1
