@@ -100,6 +100,10 @@ void Consumer::map(bool first) {
   };
   if (::fstat(fd, &st) != 0) fail(Kind::System, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail(Kind::NotARegion, "not a regular file, so not a region");
+  // Whoever may write it could forge it, or truncate it under every reader.
+  if ((st.st_mode & 022) != 0)
+    fail(Kind::Untrusted, "writable by its group or by others, so anyone of them could forge it");
+  if (st.st_nlink != 1) fail(Kind::Untrusted, "has other names (hard links): not a region fhd made");
   const auto& users = options_.trustedUsers;
   const auto& groups = options_.trustedGroups;
   const bool trusted = st.st_uid == 0 || st.st_uid == ::geteuid() || st.st_uid == ::getuid() ||
@@ -125,19 +129,24 @@ void Consumer::map(bool first) {
     reject(Kind::VersionMismatch, "layout version " + std::to_string(version >> 16) + "." +
                                       std::to_string(version & 0xFFFF) + ", this reader knows " +
                                       std::to_string(kLayoutMajor) + ".x");
-  const Geometry g{h->maxInstruments, h->depth, h->ringBytes, h->counterCount};
-  const bool consistent = h->totalBytes <= uint64_t(st.st_size) && h->depth >= 1 && h->depth <= kMaxDepth &&
-                          h->maxInstruments >= 1 && h->maxInstruments <= 65536 && h->ringBytes >= 4096 &&
-                          (h->ringBytes & (h->ringBytes - 1)) == 0 && h->counterCount <= kMaxCounters &&
-                          h->directoryOffset == g.directoryOffset() && h->booksOffset == g.booksOffset() &&
-                          h->ringOffset == g.ringOffset() && h->countersOffset == g.countersOffset() &&
-                          h->bookBytes == bookBytes(h->depth) && g.totalBytes() <= h->totalBytes;
+  // One copy of the header's sizes, checked, then used for good: the shared
+  // copy may change under us.
+  RegionHeader copy;
+  std::memcpy(static_cast<void*>(&copy), p, sizeof copy);
+  const Geometry g{copy.maxInstruments, copy.depth, copy.ringBytes, copy.counterCount};
+  const bool consistent = copy.totalBytes <= uint64_t(st.st_size) && copy.depth >= 1 && copy.depth <= kMaxDepth &&
+                          copy.maxInstruments >= 1 && copy.maxInstruments <= 65536 && copy.ringBytes >= 4096 &&
+                          (copy.ringBytes & (copy.ringBytes - 1)) == 0 && copy.counterCount <= kMaxCounters &&
+                          copy.directoryOffset == g.directoryOffset() && copy.booksOffset == g.booksOffset() &&
+                          copy.ringOffset == g.ringOffset() && copy.countersOffset == g.countersOffset() &&
+                          copy.bookBytes == bookBytes(copy.depth) && g.totalBytes() <= copy.totalBytes &&
+                          g.totalBytes() <= uint64_t(st.st_size);
   if (!consistent) reject(Kind::NotARegion, "its header does not describe a valid layout");
 
   // Where reading starts, found before anything is committed: a ring that
   // lies is refused, and a re-attach keeps what it had.
   Cursor start;
-  if (!startCursor(h, static_cast<const uint8_t*>(p) + h->ringOffset, h->ringBytes - 1, start))
+  if (!startCursor(h, static_cast<const uint8_t*>(p) + g.ringOffset(), copy.ringBytes - 1, start))
     reject(Kind::NotARegion, "its ring holds no record where it says the newest one is");
 
   if (!first) unmap();
@@ -146,8 +155,10 @@ void Consumer::map(bool first) {
   base_ = static_cast<const uint8_t*>(p);
   bytes_ = size_t(st.st_size);
   header_ = h;
-  ring_ = base_ + h->ringOffset;
-  ringMask_ = h->ringBytes - 1;
+  geometry_ = Layout{copy.maxInstruments,   copy.depth,     copy.counterCount,   g.directoryOffset(),
+                     g.booksOffset(),       copy.bookBytes, g.countersOffset()};
+  ring_ = base_ + g.ringOffset();
+  ringMask_ = copy.ringBytes - 1;
   cursor_ = start.cursor;
   expected_ = start.expected;
   knowExpected_ = start.knowExpected;
@@ -166,17 +177,18 @@ bool Consumer::startCursor(const RegionHeader* h, const uint8_t* ring, uint64_t 
   // Live: just after the newest whole record, whose index tells what comes
   // next, so that even a lap before the first poll is counted. A writer
   // finishes a record in nanoseconds: after this many tries, the ring lies.
-  for (uint32_t attempt = 0; attempt < (1u << 16); ++attempt) {
+  for (uint32_t attempt = 0; attempt < (1u << 20); ++attempt) {
     if (h->ringTail.load(std::memory_order_acquire) == 0) {
       out = Cursor{0, 0, true};
       return true;
     }
     const uint64_t latest = h->ringLatest.load(std::memory_order_acquire);
+    if ((latest & 7) != 0 || capacity - (latest & mask) < sizeof(RingFrame)) return false;  // not a frame's place
     RingFrame frame;
     loadWords(&frame, ring + (latest & mask), sizeof frame);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (latest + capacity >= h->ringTailIntent.load(std::memory_order_relaxed) &&
-        frame.type == FrameType::Record && frame.length >= sizeof(RingFrame) &&
+        frame.type == FrameType::Record && frame.length >= sizeof(RingFrame) && frame.length % 8 == 0 &&
         frame.length <= capacity - (latest & mask)) {
       out = Cursor{latest + frame.length, frame.index + 1, true};
       return true;
@@ -207,10 +219,12 @@ WriterStatus Consumer::writerStatus() const noexcept {
 }
 
 bool Consumer::instrument(uint16_t locate, InstrumentInfo& out) const noexcept {
-  if (locate >= header_->maxInstruments) return false;
-  const auto& e = reinterpret_cast<const DirectoryEntry*>(base_ + header_->directoryOffset)[locate];
+  if (locate >= geometry_.maxInstruments) return false;
+  const auto& e = reinterpret_cast<const DirectoryEntry*>(base_ + geometry_.directoryOffset)[locate];
   InstrumentFields f;
-  if (!seqlockRead(e.seq, &f, &e.fields, sizeof f)) return false;
+  // An entry changes once per directory message: a few tries, so that a
+  // region whose locks all look held costs little to walk.
+  if (!seqlockRead(e.seq, &f, &e.fields, sizeof f, 256)) return false;
   out.locate = locate;
   size_t n = 0;
   while (n < 8 && f.symbol[n] != ' ' && f.symbol[n] != '\0') {
@@ -224,7 +238,7 @@ bool Consumer::instrument(uint16_t locate, InstrumentInfo& out) const noexcept {
 
 std::optional<uint16_t> Consumer::find(std::string_view symbol) const noexcept {
   InstrumentInfo info;
-  for (uint32_t locate = 1; locate < header_->maxInstruments; ++locate)
+  for (uint32_t locate = 1; locate < geometry_.maxInstruments; ++locate)
     if (instrument(static_cast<uint16_t>(locate), info) && symbol == info.symbol) return static_cast<uint16_t>(locate);
   return std::nullopt;
 }
@@ -232,17 +246,17 @@ std::optional<uint16_t> Consumer::find(std::string_view symbol) const noexcept {
 std::vector<InstrumentInfo> Consumer::instruments() const {
   std::vector<InstrumentInfo> all;
   InstrumentInfo info;
-  for (uint32_t locate = 1; locate < header_->maxInstruments; ++locate)
+  for (uint32_t locate = 1; locate < geometry_.maxInstruments; ++locate)
     if (instrument(static_cast<uint16_t>(locate), info) && info.symbol[0] != '\0') all.push_back(info);
   return all;
 }
 
 CopyStatus Consumer::copyBook(uint16_t locate, BookSnapshot& out) const noexcept {
-  if (locate >= header_->maxInstruments) return CopyStatus::NoSuchInstrument;
-  const uint8_t* at = base_ + header_->booksOffset + size_t{locate} * header_->bookBytes;
+  if (locate >= geometry_.maxInstruments) return CopyStatus::NoSuchInstrument;
+  const uint8_t* at = base_ + geometry_.booksOffset + size_t{locate} * geometry_.bookBytes;
   const auto* book = reinterpret_cast<const BookHeader*>(at);
   const auto* levels = reinterpret_cast<const Level*>(at + sizeof(BookHeader));
-  const uint32_t depth = header_->depth;
+  const uint32_t depth = geometry_.depth;
   for (uint32_t attempt = 0; attempt < (1u << 20); ++attempt) {
     const uint64_t before = book->seq.load(std::memory_order_acquire);
     if (before & 1) {
@@ -295,19 +309,19 @@ Consumer::Next Consumer::next(uint64_t& index) {
 }
 
 std::string_view Consumer::counterName(uint32_t index) const noexcept {
-  if (index >= header_->counterCount) return {};
-  const auto* slot = reinterpret_cast<const CounterSlot*>(base_ + header_->countersOffset) + index;
+  if (index >= geometry_.counterCount) return {};
+  const auto* slot = reinterpret_cast<const CounterSlot*>(base_ + geometry_.countersOffset) + index;
   return std::string_view(slot->name, strnlen(slot->name, sizeof slot->name));
 }
 
 uint64_t Consumer::counter(uint32_t index) const noexcept {
-  if (index >= header_->counterCount) return 0;
-  const auto* slot = reinterpret_cast<const CounterSlot*>(base_ + header_->countersOffset) + index;
+  if (index >= geometry_.counterCount) return 0;
+  const auto* slot = reinterpret_cast<const CounterSlot*>(base_ + geometry_.countersOffset) + index;
   return slot->value.load(std::memory_order_relaxed);
 }
 
 std::optional<uint32_t> Consumer::findCounter(std::string_view name) const noexcept {
-  for (uint32_t i = 0; i < header_->counterCount; ++i)
+  for (uint32_t i = 0; i < geometry_.counterCount; ++i)
     if (counterName(i) == name) return i;
   return std::nullopt;
 }

@@ -114,8 +114,8 @@ class Consumer {
   const RegionHeader& header() const noexcept { return *header_; }
   const std::string& path() const noexcept { return path_; }
   uint64_t generation() const noexcept { return header_->generation; }
-  uint32_t depth() const noexcept { return header_->depth; }
-  uint32_t maxInstruments() const noexcept { return header_->maxInstruments; }
+  uint32_t depth() const noexcept { return geometry_.depth; }
+  uint32_t maxInstruments() const noexcept { return geometry_.maxInstruments; }
   WriterStatus writerStatus() const noexcept;
   SourceState sourceState() const noexcept {
     return static_cast<SourceState>(header_->sourceState.load(std::memory_order_acquire));
@@ -137,7 +137,7 @@ class Consumer {
   // Looks for a new writer under the same name now; true if re-attached.
   bool refresh();
 
-  uint32_t counterCount() const noexcept { return header_->counterCount; }
+  uint32_t counterCount() const noexcept { return geometry_.counterCount; }
   std::string_view counterName(uint32_t index) const noexcept;
   uint64_t counter(uint32_t index) const noexcept;
   std::optional<uint32_t> findCounter(std::string_view name) const noexcept;
@@ -156,8 +156,16 @@ class Consumer {
   bool startCursor(const RegionHeader* h, const uint8_t* ring, uint64_t mask, Cursor& out) const noexcept;
   Next next(uint64_t& index);  // one frame into frame_, or what prevented it
 
+  // The layout as validated at attach, kept here: the header's copy is shared
+  // memory and is never read again for sizes or offsets.
+  struct Layout {
+    uint32_t maxInstruments = 0, depth = 0, counterCount = 0;
+    uint64_t directoryOffset = 0, booksOffset = 0, bookBytes = 0, countersOffset = 0;
+  };
+
   std::string name_;
   std::string path_;
+  Layout geometry_;
   Options options_;
   int fd_ = -1;
   ino_t inode_ = 0;

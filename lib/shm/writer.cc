@@ -1,5 +1,6 @@
 #include "shm/writer.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -63,7 +64,43 @@ std::string fileKind(mode_t mode) {
 // user's, held with flock(LOCK_EX) for the writer's lifetime. The kernel lets
 // go of it when the process ends in any way, so a dead writer never blocks a
 // new one, and two writers started together cannot both hold it.
+int lockOnce(const std::string& directory, const std::string& name, const std::string& path);
+
 int lockName(const std::string& directory, const std::string& name, const std::string& path) {
+  // The lock must be the file at the path when it is taken: one removed (and
+  // made again by another writer) meanwhile is let go, and the new one taken.
+  const std::string lock = directory + "/." + name + ".lock";
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const int fd = lockOnce(directory, name, path);
+    struct stat held{}, now{};
+    if (::fstat(fd, &held) == 0 && ::lstat(lock.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev)
+      return fd;
+    ::close(fd);
+  }
+  throw std::runtime_error(lock + ": the lock file keeps being replaced: is something removing it?");
+}
+
+// A writer that died while making its region left DIR/.NAME.PID behind, its
+// space reserved. Only this name's lock holder makes those, so with the lock
+// held every one of them is a leftover (of this user's) and goes.
+void removeLeftovers(const std::string& directory, const std::string& name) {
+  DIR* d = ::opendir(directory.c_str());
+  if (d == nullptr) return;
+  const std::string prefix = "." + name + ".";
+  while (const dirent* e = ::readdir(d)) {
+    const std::string leaf = e->d_name;
+    if (leaf.size() <= prefix.size() || leaf.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = leaf.substr(prefix.size());
+    if (rest.find_first_not_of("0123456789") != std::string::npos) continue;  // not .NAME.PID
+    struct stat st{};
+    const std::string path = directory + "/" + leaf;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) ::unlink(path.c_str());
+  }
+  ::closedir(d);
+}
+
+int lockOnce(const std::string& directory, const std::string& name, const std::string& path) {
   const std::string lock = directory + "/." + name + ".lock";
   const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0) {
@@ -82,6 +119,7 @@ int lockName(const std::string& directory, const std::string& name, const std::s
   };
   if (::fstat(fd, &st) != 0) refuse(errnoText(lock));
   if (!S_ISREG(st.st_mode)) refuse(lock + " is " + fileKind(st.st_mode) + ": remove it, or choose another shm.name");
+  if (st.st_nlink != 1) refuse(lock + " has other names (hard links): remove it, or choose another shm.name");
   if (st.st_uid != ::geteuid())
     refuse(lock + " belongs to " + ownerName(st.st_uid) + ", not to this writer, " + ownerName(::geteuid()) +
            ": another user holds the name; remove it, or choose another shm.name");
@@ -139,7 +177,9 @@ void validate(const RegionConfig& c) {
   for (const std::string& n : c.counters)
     if (n.empty() || n.size() >= sizeof(CounterSlot::name))
       throw std::invalid_argument("shm: counter name '" + n + "' must be 1-55 characters");
-  if ((c.mode & ~mode_t{0666}) != 0) throw std::invalid_argument("shm.mode: only read/write bits are allowed");
+  if ((c.mode & ~mode_t{0644}) != 0)
+    throw std::invalid_argument("shm.mode: only the owner may write the region (e.g. 0640): readers refuse one that "
+                                "others could write");
 }
 
 std::string regionPath(const RegionConfig& c) { return c.directory + "/" + c.name; }
@@ -153,6 +193,7 @@ RegionWriter::RegionWriter(const RegionConfig& config)
   validate(config);
   lockFd_ = lockName(config.directory, config.name, path_);
   try {
+    removeLeftovers(config.directory, config.name);
     create(config);
   } catch (...) {
     ::close(lockFd_);

@@ -18,6 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -275,13 +277,100 @@ TEST_CASE("shm hardening: a region whose ring lies gives an error, never a hang"
   fh_consumer_close(oldest);
   // And fhctl ends with an error instead of hanging, live or from the oldest.
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"tail", "--count", "1"}, {"tail", "--from-oldest", "--count", "1"}, {"stats"}}) {
+       {std::vector<std::string>{"tail", "--count", "1"}, {"tail", "--from-oldest", "--count", "1"}, {"stats"},
+        {"top", "--interval", "0.2", "--count", "1"}}) {
     std::vector<std::string> full = args;
     full.insert(full.end(), {"--shm", "t", "--shm-dir", dir.str()});
     TempDir logs;
     const Run run = finishWithin(fh::test::start("fhctl", full, logs, "fhctl"), logs, "fhctl", 20);
     INFO(args[0] << " " << run.err);
-    if (args[0] == "tail") CHECK(run.exitCode != 0);
+    if (args[0] != "stats") CHECK(run.exitCode != 0);
     CHECK(run.exited);
   }
+}
+
+// --- Found in review ---
+
+TEST_CASE("shm hardening: a region others may write, or with other names, is not believed", "[shm][hardening]") {
+  TempDir dir;
+  { RegionWriter w(fh::test::smallRegion(dir)); }
+  const std::string path = (dir.path() / "t").string();
+  Consumer::Options at;
+  at.directory = dir.str();
+  REQUIRE(::chmod(path.c_str(), 0660) == 0);
+  try {
+    Consumer c("t", at);
+    FAIL("a group-writable region was believed");
+  } catch (const AttachError& e) {
+    CHECK(e.kind() == AttachError::Kind::Untrusted);
+    CHECK(std::string(e.what()).find("writable by its group or by others") != std::string::npos);
+  }
+  REQUIRE(::chmod(path.c_str(), 0640) == 0);
+  const std::string other = (dir.path() / "other").string();
+  REQUIRE(::link(path.c_str(), other.c_str()) == 0);
+  try {
+    Consumer c("t", at);
+    FAIL("a region with another name was believed");
+  } catch (const AttachError& e) {
+    CHECK(e.kind() == AttachError::Kind::Untrusted);
+  }
+  // And a writer never makes one others may write.
+  auto config = fh::test::smallRegion(dir, "u");
+  config.mode = 0660;
+  CHECK(writerError(config).find("shm.mode") == 0);
+}
+
+TEST_CASE("shm hardening: sizes changed in the header after attach are not believed", "[shm][hardening]") {
+  TempDir dir;
+  RegionWriter w(fh::test::smallRegion(dir));  // depth 4
+  fh::shm::Level levels[4] = {{100, 1, 1, 0}, {99, 1, 1, 0}, {98, 1, 1, 0}, {97, 1, 1, 0}};
+  w.publishBook(1, fh::shm::BookFields{}, levels, 4, levels, 4, 0, 0);
+  Consumer::Options at;
+  at.directory = dir.str();
+  Consumer c("t", at);
+  // Someone who can write the file makes the header and a book lie.
+  auto& header = const_cast<fh::shm::RegionHeader&>(w.header());
+  header.depth = 1000;
+  header.counterCount = 200;
+  auto* book = reinterpret_cast<fh::shm::BookHeader*>(reinterpret_cast<uint8_t*>(&header) + header.booksOffset +
+                                                       header.bookBytes);
+  book->fields.bidLevels = 1000;
+  auto snapshot = std::make_unique<fh::shm::BookSnapshot>();
+  REQUIRE(c.copyBook(1, *snapshot) == fh::shm::CopyStatus::Ok);
+  CHECK(snapshot->fields.bidLevels == 1000);  // what it says, but only depth 4 of them were copied
+  CHECK(c.depth() == 4);
+  CHECK(c.counterCount() == 2);
+  CHECK(c.counterName(150).empty());
+}
+
+TEST_CASE("shm hardening: a newest-record index at the ring's very end is refused, not read past", "[shm][hardening]") {
+  TempDir dir;
+  auto config = fh::test::smallRegion(dir);
+  config.counters = {};  // the file ends where the ring ends
+  { RegionWriter w(config); }
+  const std::string path = (dir.path() / "t").string();
+  const int fd = ::open(path.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  fh::shm::RegionHeader h;
+  REQUIRE(::pread(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h));
+  const uint64_t tail = 16, latest = h.ringBytes - 8;
+  REQUIRE(::pwrite(fd, &tail, sizeof tail, offsetof(fh::shm::RegionHeader, ringTail)) == sizeof tail);
+  REQUIRE(::pwrite(fd, &latest, sizeof latest, offsetof(fh::shm::RegionHeader, ringLatest)) == sizeof latest);
+  ::close(fd);
+  Consumer::Options at;
+  at.directory = dir.str();
+  try {
+    Consumer c("t", at);
+    FAIL("attached");
+  } catch (const AttachError& e) {
+    CHECK(e.kind() == AttachError::Kind::NotARegion);
+  }
+}
+
+TEST_CASE("shm hardening: a writer that died making its region leaves nothing for long", "[shm][hardening]") {
+  TempDir dir;
+  const std::string leftover = (dir.path() / ".t.424242").string();
+  { std::ofstream(leftover) << "a dead writer's half-made region"; }
+  RegionWriter w(fh::test::smallRegion(dir));
+  CHECK_FALSE(fs::exists(leftover));
 }

@@ -12,6 +12,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -76,12 +77,19 @@ class Top {
     lost_ = 0;
   }
 
+  void refuseIfInvalid(const shm::PollResult& r) const {
+    if (r.invalid)
+      throw std::runtime_error(consumer_.path() + ": the ring lies (its indexes point at no record): not an fh "
+                               "region to trust");
+  }
+
   // Reads what the ring still holds, for the last trades only, for at most
   // `seconds` (a fast writer may never let a reader catch up).
   void readHistory(double seconds) {
     const uint64_t end = monotonicNs() + static_cast<uint64_t>(seconds * 1e9);
     while (monotonicNs() < end) {
       const shm::PollResult r = consumer_.poll([&](const shm::Tick& t) { see(t, false); });
+      refuseIfInvalid(r);
       if (r.reattached) reset();
       if (r.records == 0) break;
     }
@@ -91,6 +99,7 @@ class Top {
   bool collect(uint64_t end) {
     for (;;) {
       const shm::PollResult r = consumer_.poll([&](const shm::Tick& t) { see(t, true); });
+      refuseIfInvalid(r);
       lost_ += r.lost;
       if (r.reattached) {
         reset();
