@@ -205,18 +205,6 @@ void setReplayLines(Feed& f, const std::string& lineA, const std::string& lineB)
   checkLines(f, "--line-b");
 }
 
-std::optional<Endpoint> parseEndpoint(const std::string& text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  const auto address = parseIpv4(text.substr(0, colon));
-  const std::string port = text.substr(colon + 1);
-  if (!address || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  const unsigned long p = std::stoul(port);
-  if (p < 1 || p > 65535) return std::nullopt;
-  return Endpoint{*address, static_cast<uint16_t>(p)};
-}
-
 std::string formatIpv4(uint32_t address) {
   in_addr a{htonl(address)};
   char text[INET_ADDRSTRLEN];

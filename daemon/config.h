@@ -12,6 +12,7 @@
 #include "book/order_book.h"
 #include "feed/sequencer.h"
 #include "shm/writer.h"
+#include "util/endpoint.h"
 
 namespace fh::daemon {
 
@@ -26,11 +27,7 @@ struct Line {
   std::optional<uint32_t> source;  // only datagrams from this address (source-specific)
 };
 
-// A unicast UDP endpoint: a re-request server.
-struct Endpoint {
-  uint32_t address = 0;  // IPv4, host byte order
-  uint16_t port = 0;
-};
+using fh::Endpoint;  // a re-request server (util/endpoint.h)
 
 enum class Source { Xdp, Udp, File };
 enum class Idle { Spin, SpinYield, Poll };
@@ -76,7 +73,5 @@ std::optional<uint32_t> parseIpv4(const std::string& text);
 std::string formatIpv4(uint32_t address);
 // fhd --replay FILE --line-a GROUP:PORT [--line-b GROUP:PORT]: the capture's lines.
 void setReplayLines(Feed& f, const std::string& lineA, const std::string& lineB);
-// "198.18.0.1:26500" -> endpoint; nullopt if not IPV4:PORT.
-std::optional<Endpoint> parseEndpoint(const std::string& text);
 
 }  // namespace fh::daemon

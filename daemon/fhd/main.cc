@@ -80,11 +80,26 @@ void pinTo(int cpu) {
                               std::strerror(e));
 }
 
+// Keeps a replay to `rate` messages/s (0: as fast as it goes).
+class Pacer {
+ public:
+  explicit Pacer(double rate) : rate_(rate) {}
+  void wait(uint64_t messagesSoFar) const {
+    if (rate_ <= 0) return;
+    const auto due = start_ + std::chrono::duration<double>(double(messagesSoFar) / rate_);
+    std::this_thread::sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due));
+  }
+
+ private:
+  double rate_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
 // Replays a file through the feed, keeping to `rate` messages/s if set.
 class Replay {
  public:
   Replay(feed::ItchFeed& feed, const feed::FileSourceCounters& source, double rate)
-      : feed_(feed), source_(source), rate_(rate) {}
+      : feed_(feed), source_(source), pacer_(rate) {}
 
   void message(const feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
     if (stopping()) return;
@@ -99,7 +114,7 @@ class Replay {
     if ((++count_ & 1023) == 0) {
       workerAlive();
       sync();
-      if (rate_ > 0) pace();
+      pacer_.wait(count_);
     }
   }
   void malformedPacket(uint64_t, const mold::PacketResult&) {}
@@ -114,18 +129,12 @@ class Replay {
   uint64_t repeated() const noexcept { return repeated_; }
 
  private:
-  void pace() {
-    const auto due = start_ + std::chrono::duration<double>(double(count_) / rate_);
-    std::this_thread::sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due));
-  }
-
   feed::ItchFeed& feed_;
   const feed::FileSourceCounters& source_;
-  double rate_;
+  Pacer pacer_;
   uint64_t count_ = 0;
   uint64_t nowNs_ = 0;
   uint64_t highestSequence_ = 0, repeated_ = 0;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 // A capture of the feed's lines: each datagram to a line goes through the
@@ -136,7 +145,7 @@ class LineReplay {
  public:
   LineReplay(feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::SourceCounterIndex& index,
              const feed::FileSourceCounters& file, double rate)
-      : feed_(feed), writer_(writer), index_(index), file_(file), rate_(rate) {}
+      : feed_(feed), writer_(writer), index_(index), file_(file), pacer_(rate) {}
 
   void packet(int line, std::span<const uint8_t> payload, uint64_t timestampNs) {
     if (stopping()) return;
@@ -147,7 +156,7 @@ class LineReplay {
     if ((++packets_ & 63) == 0) {
       workerAlive();
       sync();
-      if (rate_ > 0) pace();
+      pacer_.wait(messages_);
     }
   }
   void finish() {
@@ -165,19 +174,13 @@ class LineReplay {
   uint64_t messages() const noexcept { return messages_; }
 
  private:
-  void pace() {
-    const auto due = start_ + std::chrono::duration<double>(double(messages_) / rate_);
-    std::this_thread::sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due));
-  }
-
   feed::ItchFeed& feed_;
   shm::RegionWriter& writer_;
   const daemon::SourceCounterIndex& index_;
   const feed::FileSourceCounters& file_;
-  double rate_;
+  Pacer pacer_;
   daemon::SourceCounters counters_;
   uint64_t packets_ = 0, messages_ = 0, lastNs_ = 0;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::SourceCounterIndex& index,

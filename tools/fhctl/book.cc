@@ -1,5 +1,3 @@
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -16,6 +14,7 @@
 #include "print.h"
 #include "record/record.h"
 #include "shm/consumer.h"
+#include "util/endpoint.h"
 
 namespace fh::ctl {
 
@@ -62,18 +61,6 @@ class SequencedBooks {
   BookVisitor& visitor_;
   uint64_t lost_ = 0, joinedAt_ = 0;
 };
-
-// GROUP:PORT of a line; nullopt when it is not that.
-std::optional<feed::CaptureLine> parseLine(const std::string& text) {
-  const size_t colon = text.rfind(':');
-  in_addr a{};
-  if (colon == std::string::npos || ::inet_pton(AF_INET, text.substr(0, colon).c_str(), &a) != 1) return std::nullopt;
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  const unsigned long p = std::stoul(port);
-  if (p < 1 || p > 65535) return std::nullopt;
-  return feed::CaptureLine{ntohl(a.s_addr), static_cast<uint16_t>(p)};
-}
 
 // A book as printed, from either source: prices in DBN units (1e-9).
 struct ShownLevel {
@@ -225,12 +212,12 @@ int runBookFromFile(const BookOptions& options) {
       std::vector<feed::CaptureLine> lines;
       for (const auto& [name, text] : {std::pair{"--line-a", options.lineA}, std::pair{"--line-b", options.lineB}}) {
         if (text.empty()) continue;
-        const auto line = parseLine(text);
+        const auto line = parseEndpoint(text);
         if (!line) {
           std::fprintf(stderr, "fhctl book: %s %s: not GROUP:PORT\n", name, text.c_str());
           return 1;
         }
-        lines.push_back(*line);
+        lines.push_back({line->address, line->port});
       }
       feed::SequencerConfig sequencing;
       sequencing.lines = static_cast<uint32_t>(lines.size());

@@ -11,10 +11,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "mold/moldudp64.h"
 #include "util/bytes.h"
+#include "util/endpoint.h"
 
 namespace fh::sim {
 
@@ -28,22 +30,15 @@ uint64_t monotonicNs() {
 
 // "ADDRESS:PORT", the address in the test network's ranges.
 sockaddr_in parseListen(const std::string& text) {
-  const std::string option = "--rerequest-listen " + text;
-  const size_t colon = text.rfind(':');
-  in_addr a{};
-  if (colon == std::string::npos || ::inet_pton(AF_INET, text.substr(0, colon).c_str(), &a) != 1)
-    throw std::invalid_argument(option + ": not ADDRESS:PORT");
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) < 1 || std::stoul(port) > 65535)
-    throw std::invalid_argument(option + ": the port must be 1 to 65535");
-  const uint32_t host = ntohl(a.s_addr);
-  if ((host >> 17) != ((198u << 24 | 18u << 16) >> 17) && (host >> 24) != 127)
-    throw std::invalid_argument(option + ": refused: the address must be in 198.18.0.0/15 or 127.0.0.0/8");
+  const std::optional<Endpoint> e = parseEndpoint(text);
+  if (!e) throw std::invalid_argument("--rerequest-listen " + text + ": not ADDRESS:PORT (port 1 to 65535)");
+  if ((e->address >> 17) != ((198u << 24 | 18u << 16) >> 17) && (e->address >> 24) != 127)
+    throw std::invalid_argument("--rerequest-listen " + text +
+                                ": refused: the address must be in 198.18.0.0/15 or 127.0.0.0/8");
   sockaddr_in s{};
   s.sin_family = AF_INET;
-  s.sin_addr = a;
-  s.sin_port = htons(static_cast<uint16_t>(std::stoul(port)));
+  s.sin_addr.s_addr = htonl(e->address);
+  s.sin_port = htons(e->port);
   return s;
 }
 
