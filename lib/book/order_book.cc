@@ -34,7 +34,7 @@ OrderBooks::OrderBooks(const BookConfig& config) : config_(config) {
 }
 
 void OrderBooks::clear() noexcept {
-  std::memset(orders_.get(), 0, (orderMask_ + 1) * sizeof(Order));
+  std::fill_n(orders_.get(), orderMask_ + 1, Order{});
   for (uint32_t i = 0; i < config_.maxInstruments; ++i) books_[i] = BookSlot{};
   freeBlocks_.fill(kNone);
   pushFree(0, topClass_);
@@ -52,8 +52,8 @@ size_t OrderBooks::reservedBytes() const noexcept {
 Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
   for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
     Order& o = orders_.get()[i];
-    if (o.locate == 0) return nullptr;
-    if (o.ref == ref) return &o;
+    if (o.free()) return nullptr;
+    if (o.is(ref)) return &o;
   }
 }
 
@@ -61,8 +61,8 @@ Order* OrderBooks::insertSlot(uint64_t ref) noexcept {
   if (liveOrders_ >= config_.maxOrders) return nullptr;
   for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
     Order& o = orders_[i];
-    if (o.locate == 0) return &o;
-    if (o.ref == ref) return nullptr;
+    if (o.free()) return &o;
+    if (o.is(ref)) return nullptr;
   }
 }
 
@@ -71,8 +71,8 @@ void OrderBooks::eraseSlot(Order* slot) noexcept {
   size_t hole = static_cast<size_t>(slot - orders_.get());
   for (size_t i = (hole + 1) & orderMask_;; i = (i + 1) & orderMask_) {
     Order& o = orders_[i];
-    if (o.locate == 0) break;
-    const size_t h = home(o.ref);
+    if (o.free()) break;
+    const size_t h = home(o.ref());
     // Move o into the hole unless its home lies cyclically in (hole, i].
     const bool stays = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i);
     if (!stays) {
@@ -80,7 +80,7 @@ void OrderBooks::eraseSlot(Order* slot) noexcept {
       hole = i;
     }
   }
-  orders_[hole].locate = 0;
+  orders_[hole] = Order{};
   --liveOrders_;
 }
 
@@ -177,8 +177,8 @@ Status OrderBooks::addToLevel(uint16_t locate, Side side, uint32_t price, uint32
 // Takes shares (and, when the order is gone, the order) from its level; returns
 // the level's depth from the top before the change.
 uint32_t OrderBooks::takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder) noexcept {
-  Ladder& ladder = books_[order.locate].sides[static_cast<int>(order.side)];
-  const uint32_t key = keyOf(order.side, order.price);
+  Ladder& ladder = books_[order.locate()].sides[static_cast<int>(order.side())];
+  const uint32_t key = keyOf(order.side(), order.price());
   const uint32_t pos = lowerBound(ladder, key);
   Level* base = levels_.get() + ladder.offset;
   // A live order always has its level; the store never lets them disagree.
@@ -217,6 +217,12 @@ Update OrderBooks::add(uint16_t locate, uint64_t ref, char sideCode, uint32_t sh
     u.status = Status::OrderStoreFull;
     return u;
   }
+  if (ref > Order::kMaxRef) {
+    ++counters_.refTooLarge;
+    books_[locate].instrument.maybeBad = true;
+    u.status = Status::RefTooLarge;
+    return u;
+  }
   Order* slot = insertSlot(ref);
   if (slot == nullptr) {
     ++counters_.duplicateOrder;
@@ -243,19 +249,20 @@ Update OrderBooks::reduce(uint64_t ref, uint32_t shares, bool all) noexcept {
     ++counters_.unknownOrder;
     return u;
   }
+  const uint32_t open = o->shares();
   if (all) {
-    shares = o->shares;
-  } else if (shares > o->shares) {
+    shares = open;
+  } else if (shares > open) {
     ++counters_.overExecuted;
-    shares = o->shares;
+    shares = open;
   }
-  const bool gone = shares == o->shares;
-  u = Update{Status::Ok, o->side, o->locate, o->price, shares, o->shares - shares, 0};
+  const bool gone = shares == open;
+  u = Update{Status::Ok, o->side(), o->locate(), o->price(), shares, open - shares, 0};
   u.depth = takeFromLevel(*o, shares, gone);
   if (gone)
     eraseSlot(o);
   else
-    o->shares -= shares;
+    o->shares_ = open - shares;
   return u;
 }
 
@@ -288,11 +295,11 @@ Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, ui
   // A replace onto a live reference would lose the old order for nothing.
   if (newRef != oldRef && findSlot(newRef) != nullptr) {
     ++counters_.duplicateOrder;
-    removed = Update{Status::DuplicateOrder, old->side, old->locate, old->price, 0, old->shares, 0};
+    removed = Update{Status::DuplicateOrder, old->side(), old->locate(), old->price(), 0, old->shares(), 0};
     return removed;
   }
-  const uint16_t locate = old->locate;
-  const char side = old->side == Side::Bid ? 'B' : 'S';
+  const uint16_t locate = old->locate();
+  const char side = old->side() == Side::Bid ? 'B' : 'S';
   removed = reduce(oldRef, 0, true);
   const Update added = add(locate, newRef, side, shares, price);
   counters_.adds -= added.status == Status::Ok;  // counted as a replace, not an add

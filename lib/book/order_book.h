@@ -14,19 +14,11 @@
 #include <string_view>
 
 #include "util/huge_array.h"
+#include "util/prefetch.h"
 
 namespace fh::book {
 
-// Starts loading the cache line at p. Written out as an instruction on x86-64
-// because GCC 12 at -O3 dropped __builtin_prefetch from the inlined prefetch
-// window hints (the top-of-book prefetch was never emitted in decode_bench).
-inline void prefetchLine(const void* p) noexcept {
-#if defined(__x86_64__)
-  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
-#else
-  __builtin_prefetch(p);
-#endif
-}
+enum class Side : uint8_t { Bid = 0, Ask = 1 };
 
 struct BookConfig {
   uint32_t maxInstruments = 65536;  // stock locates 0 .. maxInstruments-1
@@ -38,8 +30,6 @@ struct BookConfig {
   uint32_t maxLevels = 1u << 23;
 };
 
-enum class Side : uint8_t { Bid = 0, Ask = 1 };
-
 // A price level as consumers see it; price in ITCH Price(4) units.
 struct PriceLevel {
   uint32_t price;
@@ -47,13 +37,32 @@ struct PriceLevel {
   uint64_t shares;
 };
 
-struct Order {
-  uint64_t ref;
-  uint32_t price;
-  uint32_t shares;  // still open
-  uint16_t locate;  // 0 marks a free slot: locate 0 never carries orders
-  Side side;
+// One live order in 16 bytes, four to a cache line: the reference (below
+// 2^47, far above any day's), the side and the locate share one word.
+class Order {
+ public:
+  static constexpr uint64_t kMaxRef = (uint64_t{1} << 47) - 1;
+
+  Order() = default;
+  Order(uint64_t ref, uint32_t price, uint32_t shares, uint16_t locate, Side side) noexcept
+      : key_(ref << 17 | uint64_t{side == Side::Ask} << 16 | locate), price_(price), shares_(shares) {}
+
+  uint64_t ref() const noexcept { return key_ >> 17; }
+  uint16_t locate() const noexcept { return static_cast<uint16_t>(key_); }  // 0 marks a free slot
+  Side side() const noexcept { return (key_ >> 16 & 1) != 0 ? Side::Ask : Side::Bid; }
+  uint32_t price() const noexcept { return price_; }
+  uint32_t shares() const noexcept { return shares_; }  // still open
+
+ private:
+  friend class OrderBooks;
+  bool free() const noexcept { return static_cast<uint16_t>(key_) == 0; }
+  bool is(uint64_t ref) const noexcept { return key_ >> 17 == ref; }
+
+  uint64_t key_ = 0;
+  uint32_t price_ = 0;
+  uint32_t shares_ = 0;
 };
+static_assert(sizeof(Order) == 16);
 
 enum class Status : uint8_t {
   Ok,
@@ -62,6 +71,7 @@ enum class Status : uint8_t {
   BadLocate,       // locate 0 or beyond maxInstruments (ignored)
   BadSide,         // side neither 'B' nor 'S' (ignored)
   OrderStoreFull,  // maxOrders reached (ignored; the book is marked maybe-bad)
+  RefTooLarge,     // an add's reference above Order::kMaxRef (ignored; the book is marked maybe-bad)
   LevelStoreFull,  // no arena block for the level (ignored; the book is marked maybe-bad)
 };
 
@@ -81,6 +91,7 @@ struct BookCounters {
   uint64_t unknownOrder = 0, duplicateOrder = 0, badLocate = 0, badSide = 0;
   uint64_t overExecuted = 0;  // executed/canceled more shares than open (clamped)
   uint64_t orderStoreFull = 0, levelStoreFull = 0;
+  uint64_t refTooLarge = 0;  // adds refused: reference above Order::kMaxRef
 };
 
 struct Instrument {
@@ -108,13 +119,7 @@ class OrderBooks {
 
   // Hints that an update of this order (or book) is coming: a caller that can
   // see messages ahead (a batch of packets, a file) hides the memory latency.
-  // The slot after the order's home is read too (deletion shifts it back), and
-  // with 24-byte slots it often lies on the next cache line.
-  void prefetchOrder(uint64_t ref) const noexcept {
-    const size_t h = home(ref);
-    prefetchLine(&orders_[h]);
-    prefetchSlotEnd((h + 1) & orderMask_);
-  }
+  void prefetchOrder(uint64_t ref) const noexcept { prefetchLine(&orders_[home(ref)]); }
   void prefetchBook(uint16_t locate) const noexcept {
     if (locate < config_.maxInstruments) prefetchLine(&books_[locate]);
   }
@@ -124,14 +129,17 @@ class OrderBooks {
     for (const Ladder& l : books_[locate].sides)
       if (l.size > 0) prefetchLine(&levels_[l.offset + l.size - 1]);
   }
-  // The best `count` levels of both sides (a snapshot of the book follows).
-  void prefetchLevels(uint16_t locate, uint32_t count) const noexcept {
+  // Levels [bidFrom, count) and [askFrom, count) from the top of each side
+  // (a snapshot of the book follows).
+  void prefetchLevels(uint16_t locate, uint32_t bidFrom, uint32_t askFrom, uint32_t count) const noexcept {
     if (locate >= config_.maxInstruments) return;
-    for (const Ladder& l : books_[locate].sides) {
-      if (l.size == 0) continue;
-      const Level* best = &levels_[l.offset + l.size - 1];
+    const uint32_t from[2] = {bidFrom, askFrom};
+    for (int side = 0; side < 2; ++side) {
+      const Ladder& l = books_[locate].sides[side];
       const uint32_t n = std::min(count, l.size);
-      for (uint32_t i = 0; i < n; i += 64 / sizeof(Level)) prefetchLine(best - i);
+      if (from[side] >= n) continue;
+      const Level* best = &levels_[l.offset + l.size - 1];
+      for (uint32_t i = from[side]; i < n; i += 64 / sizeof(Level)) prefetchLine(best - i);
       prefetchLine(best - (n - 1));
     }
   }
@@ -170,7 +178,7 @@ class OrderBooks {
   template <class F>
   void forEachOrder(uint16_t locate, F&& f) const {
     for (size_t i = 0; i <= orderMask_; ++i)
-      if (orders_[i].locate == locate && locate != 0) f(orders_[i]);
+      if (orders_[i].locate() == locate && locate != 0) f(orders_[i]);
   }
 
  private:
@@ -200,9 +208,6 @@ class OrderBooks {
   // bits pick a different starting offset for each wrap of the table.
   size_t home(uint64_t ref) const noexcept {
     return (ref + (ref >> orderShift_) * 0x9E3779B97F4A7C15ull) & orderMask_;
-  }
-  void prefetchSlotEnd(size_t i) const noexcept {
-    prefetchLine(reinterpret_cast<const char*>(&orders_[i]) + sizeof(Order) - 1);
   }
 
   static uint32_t keyOf(Side side, uint32_t price) noexcept { return side == Side::Bid ? price : ~price; }

@@ -37,6 +37,7 @@ namespace fh::feed {
   X(DuplicateOrder, "book.duplicate_order")                                             \
   X(BadLocate, "book.bad_locate")                                                       \
   X(StoreFull, "book.store_full")               /* order or level store full */         \
+  X(RefTooLarge, "book.ref_too_large")          /* adds refused: reference >= 2^47 */  \
   X(LiveOrders, "book.live_orders")                                                     \
   X(LiveLevels, "book.live_levels")                                                     \
   X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \
@@ -138,6 +139,7 @@ class ItchFeed {
     set(Counter::DuplicateOrder, b.duplicateOrder);
     set(Counter::BadLocate, b.badLocate);
     set(Counter::StoreFull, b.orderStoreFull + b.levelStoreFull);
+    set(Counter::RefTooLarge, b.refTooLarge);
     set(Counter::LiveOrders, books.liveOrders());
     set(Counter::LiveLevels, books.liveLevels());
     set(Counter::StaleBooks, handler_.counters().staleBooks);

@@ -20,6 +20,7 @@
 #include "record/record.h"
 #include "shm/layout.h"
 #include "util/huge_array.h"
+#include "util/prefetch.h"
 
 namespace fh::feed {
 
@@ -35,7 +36,7 @@ class ItchHandler {
       : books_(books),
         publisher_(publisher),
         builder_(books, *this, midnightNs),
-        window_(builder_),
+        window_(*this),
         midnightNs_(midnightNs),
         depth_(std::min<uint32_t>(publisher.depth(), shm::kMaxDepth)),
         state_(books.maxInstruments()),
@@ -144,6 +145,16 @@ class ItchHandler {
   void mbo(const record::MboMsg& m) noexcept { publisher_.record(m); }
   void mbp1(const record::Mbp1Msg& m) noexcept { publisher_.record(m); }
 
+  // --- the prefetch window's hints: the builder's, and the book's state here ---
+  void prefetchFar(const uint8_t* msg, size_t length) const noexcept {
+    builder_.prefetchFar(msg, length);
+    if (length >= itch::kHeaderLength) {
+      const uint16_t locate = static_cast<uint16_t>(msg[1] << 8 | msg[2]);
+      if (locate < books_.maxInstruments()) prefetchLine(&state_[locate]);
+    }
+  }
+  void prefetchNear(const uint8_t* msg, size_t length) const noexcept { builder_.prefetchNear(msg, length); }
+
   bool joining() const noexcept { return feedJoining_; }
   const itch::DecodeCounters& decodeCounters() const noexcept { return decode_; }
   const HandlerCounters& counters() const noexcept { return counters_; }
@@ -169,7 +180,7 @@ class ItchHandler {
 
   struct Apply {
     ItchHandler& h;
-    void operator()(const typename book::PrefetchWindow<book::BookBuilder<ItchHandler>>::Entry& e) const noexcept {
+    void operator()(const typename book::PrefetchWindow<ItchHandler>::Entry& e) const noexcept {
       h.apply(e.position, e.recvNs, e.msg, e.length);
     }
   };
@@ -259,8 +270,9 @@ class ItchHandler {
   }
 
   void prefetchSnapshot(uint16_t locate) const noexcept {
-    books_.prefetchLevels(locate, depth_);
-    publisher_.prefetchBook(locate);
+    const BookState& b = state_[locate];
+    books_.prefetchLevels(locate, b.from[0], b.from[1], depth_);
+    publisher_.prefetchBook(locate, b.from[0], b.from[1]);
   }
 
   void publishBook(uint16_t locate) noexcept {
@@ -296,7 +308,7 @@ class ItchHandler {
   book::OrderBooks& books_;
   Publisher& publisher_;
   book::BookBuilder<ItchHandler> builder_;
-  book::PrefetchWindow<book::BookBuilder<ItchHandler>> window_;
+  book::PrefetchWindow<ItchHandler> window_;
   Apply apply_{*this};
   int64_t midnightNs_;
   uint32_t depth_;

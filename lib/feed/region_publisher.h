@@ -34,7 +34,9 @@ class RegionPublisher {
     writer_.publishBook(id, fields, bids, bidCount, asks, askCount, bidFrom, askFrom);
     ++counters_.books;
   }
-  void prefetchBook(uint16_t id) const noexcept { writer_.prefetchBook(id); }
+  void prefetchBook(uint16_t id, uint32_t bidFrom, uint32_t askFrom) const noexcept {
+    writer_.prefetchBook(id, bidFrom, askFrom);
+  }
   uint32_t depth() const noexcept { return writer_.depth(); }
 
   const PublisherCounters& counters() const noexcept { return counters_; }

@@ -66,7 +66,7 @@ concept RecordPublisher = requires(P& p, const P& cp, const record::MboMsg& mbo,
   { p.record(status) } noexcept;
   { p.instrument(instrument, symbol, tradingState) } noexcept;
   { p.book(instrument, fields, levels, count, levels, count, count, count) } noexcept;
-  { cp.prefetchBook(instrument) } noexcept;  // a hint: book(instrument, ...) follows soon
+  { cp.prefetchBook(instrument, count, count) } noexcept;  // a hint: book(instrument, ..., from, from) follows soon
   { cp.depth() } noexcept -> std::convertible_to<uint32_t>;
 };
 

@@ -17,6 +17,7 @@
 
 #include "shm/layout.h"
 #include "shm/words.h"
+#include "util/prefetch.h"
 
 namespace fh::shm {
 
@@ -62,11 +63,22 @@ class RegionWriter {
   void publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
                    const Level* asks, uint32_t askCount, uint32_t bidFrom = 0, uint32_t askFrom = 0) noexcept;
 
-  // Starts fetching a book's lines for writing, a few books before publishBook().
-  void prefetchBook(uint16_t locate) const noexcept {
+  // Starts fetching, a few books ahead, the lines publishBook(locate, ...,
+  // bidFrom, askFrom) may write: the header and each side's levels from
+  // `from` down (a side with `from` at or past the depth is not written).
+  void prefetchBook(uint16_t locate, uint32_t bidFrom, uint32_t askFrom) const noexcept {
     if (locate >= maxInstruments_) return;
     const uint8_t* at = books_ + size_t{locate} * bookBytes_;
-    for (uint32_t offset = 0; offset < bookBytes_; offset += kCacheLine) __builtin_prefetch(at + offset, 1);
+    prefetchLine(at);  // the seqlock and the fields
+    const auto* levels = reinterpret_cast<const Level*>(at + sizeof(BookHeader));
+    const auto range = [](const Level* first, const Level* end) {
+      for (const auto* p = reinterpret_cast<const uint8_t*>(first); p < reinterpret_cast<const uint8_t*>(end);
+           p += kCacheLine)
+        prefetchLine(p);
+      prefetchLine(end - 1);
+    };
+    if (bidFrom < depth_) range(levels + bidFrom, levels + depth_);
+    if (askFrom < depth_) range(levels + depth_ + askFrom, levels + 2 * depth_);
   }
 
   // Appends one record (a DBN-style record, `bytes` <= kMaxRecordBytes, a

@@ -32,9 +32,9 @@ void checkBooks(const fh::book::OrderBooks& books) {
     for (auto side : {fh::book::Side::Bid, fh::book::Side::Ask}) {
       std::map<uint32_t, std::pair<uint64_t, uint32_t>> expected;
       books.forEachOrder(loc, [&](const fh::book::Order& o) {
-        if (o.side != side) return;
-        auto& e = expected[o.price];
-        e.first += o.shares;
+        if (o.side() != side) return;
+        auto& e = expected[o.price()];
+        e.first += o.shares();
         e.second += 1;
       });
       if (books.depth(loc, side) != expected.size()) std::abort();

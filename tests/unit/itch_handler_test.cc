@@ -46,7 +46,7 @@ struct CopyPublisher {
     for (uint32_t i = askFrom; i < askCount; ++i) c.asks[i] = asks[i];
     ++bookPublishes;
   }
-  void prefetchBook(uint16_t) const noexcept {}
+  void prefetchBook(uint16_t, uint32_t, uint32_t) const noexcept {}
   uint32_t depth() const noexcept { return levels; }
 };
 static_assert(fh::feed::RecordPublisher<CopyPublisher>);

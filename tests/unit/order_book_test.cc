@@ -71,9 +71,9 @@ void requireSame(const OrderBooks& books, const Model& model, uint16_t locates) 
   for (const auto& [ref, o] : model.orders) {
     const fh::book::Order* found = books.findOrder(ref);
     REQUIRE(found != nullptr);
-    REQUIRE(found->shares == o.shares);
-    REQUIRE(found->price == o.price);
-    REQUIRE(found->locate == o.locate);
+    REQUIRE(found->shares() == o.shares);
+    REQUIRE(found->price() == o.price);
+    REQUIRE(found->locate() == o.locate);
   }
 }
 
@@ -119,7 +119,7 @@ TEST_CASE("book: executions, cancels, deletes and replaces", "[book]") {
   REQUIRE(u.status == Status::Ok);
   REQUIRE(u.side == Side::Ask);
   REQUIRE(books.findOrder(10) == nullptr);
-  REQUIRE(books.findOrder(12)->price == 199'0000);
+  REQUIRE(books.findOrder(12)->price() == 199'0000);
   REQUIRE(books.level(7, Side::Ask, 0).price == 199'0000);
   REQUIRE(books.depth(7, Side::Ask) == 2);
 
@@ -184,6 +184,27 @@ TEST_CASE("book: full stores refuse, count and mark the book", "[book]") {
   REQUIRE(last == Status::LevelStoreFull);
   REQUIRE(levels.counters().levelStoreFull == 1);
   REQUIRE(last != Status::Ok);
+}
+
+TEST_CASE("book: an order slot keeps references up to 2^47 - 1 and refuses larger ones", "[book]") {
+  OrderBooks books(smallConfig());
+  const uint64_t top = fh::book::Order::kMaxRef;
+  REQUIRE(books.add(5, top, 'S', 300, 12'3400).status == Status::Ok);
+  REQUIRE(books.findOrder(top)->ref() == top);
+  REQUIRE(books.findOrder(top)->side() == Side::Ask);
+  REQUIRE(books.findOrder(top)->locate() == 5);
+  REQUIRE(books.findOrder(top)->shares() == 300);
+  REQUIRE(books.findOrder(top)->price() == 12'3400);
+  REQUIRE(books.findOrder(top & 0xFFFF) == nullptr);  // no alias among the low bits
+  REQUIRE(books.add(6, top + 1, 'B', 1, 100).status == Status::RefTooLarge);
+  REQUIRE(books.add(6, UINT64_MAX, 'B', 1, 100).status == Status::RefTooLarge);
+  REQUIRE(books.counters().refTooLarge == 2);
+  REQUIRE(books.instrument(6)->maybeBad);  // the book misses an order
+  REQUIRE(books.depth(6, Side::Bid) == 0);
+  REQUIRE(books.remove(top + 1).status == Status::UnknownOrder);
+  REQUIRE(books.execute(UINT64_MAX, 1).status == Status::UnknownOrder);
+  REQUIRE(books.remove(top).status == Status::Ok);
+  REQUIRE(books.liveOrders() == 0);
 }
 
 TEST_CASE("book: the level arena splits and merges its blocks", "[book]") {
