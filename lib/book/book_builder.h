@@ -23,6 +23,7 @@ struct BookChange {
   uint16_t locate = 0;
   Side side = Side::Bid;
   uint32_t depth = kNoLevel;
+  bool shifted = false;  // levels were inserted or removed: every level from `depth` down moved
 };
 
 // The messages that move books: a handler of ITCH for books takes them all.
@@ -72,7 +73,10 @@ class BookBuilder {
     if (length < itch::kHeaderLength + 8) return;
     books_.prefetchBook(loadBe16(msg + 1));
     switch (msg[0]) {
-      case 'E': case 'C': case 'X': case 'D': case 'U':
+      case 'U':  // the new order's slot, then the old one's
+        if (length >= itch::kHeaderLength + 16) books_.prefetchOrder(loadBe64(msg + 19));
+        [[fallthrough]];
+      case 'A': case 'F': case 'E': case 'C': case 'X': case 'D':  // the order's slot (an add's free one)
         books_.prefetchOrder(loadBe64(msg + 11));
         break;
       default: break;
@@ -98,35 +102,35 @@ class BookBuilder {
     const Update u = books_.add(m.locate(), m.orderRef(), m.side(), m.shares(), m.price());
     if (u.status != Status::Ok) return {m.locate(), Side::Bid, BookChange::kNoLevel};
     emit(m, u, m.orderRef(), record::Action::Add, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth};
+    return {u.locate, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderExecuted& m) noexcept {
     const Update u = books_.execute(m.orderRef(), m.executedShares());
     if (!checked(m, u)) return {};
     emit(m, u, m.orderRef(), record::Action::Fill, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth};
+    return {u.locate, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderExecutedWithPrice& m) noexcept {
     const Update u = books_.execute(m.orderRef(), m.executedShares());
     if (!checked(m, u)) return {};
     emit(m, u, m.orderRef(), record::Action::Fill, m.executionPrice(), kFlagsLast);
-    return {u.locate, u.side, u.depth};
+    return {u.locate, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderCancel& m) noexcept {
     const Update u = books_.cancel(m.orderRef(), m.canceledShares());
     if (!checked(m, u)) return {};
     emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth};
+    return {u.locate, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderDelete& m) noexcept {
     const Update u = books_.remove(m.orderRef());
     if (!checked(m, u)) return {};
     emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth};
+    return {u.locate, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderReplace& m) noexcept {
@@ -136,9 +140,10 @@ class BookBuilder {
     checked(m, removed);
     const bool both = added.status == Status::Ok;
     emit(m, removed, m.originalOrderRef(), record::Action::Cancel, removed.price, both ? 0 : kFlagsLast);
-    if (!both) return {removed.locate, removed.side, removed.depth};
+    if (!both) return {removed.locate, removed.side, removed.depth, removed.shifted};
     emit(m, added, m.newOrderRef(), record::Action::Add, added.price, kFlagsLast);
-    return {removed.locate, removed.side, removed.depth < added.depth ? removed.depth : added.depth};
+    return {removed.locate, removed.side, removed.depth < added.depth ? removed.depth : added.depth,
+            removed.shifted || added.shifted || removed.depth != added.depth};
   }
 
   // Prints that never touch the displayed book.

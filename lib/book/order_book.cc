@@ -131,7 +131,9 @@ void OrderBooks::releaseBlock(uint32_t offset, uint8_t sizeClass) noexcept {
 }
 
 // Index of the first level whose key is not below `key`. Most traffic is near
-// the top (the back), so look there first before bisecting the rest.
+// the top (the back), so look there first before bisecting the rest. (A
+// branchless count of the top eight was measured slower: the early exit is
+// mostly predicted.)
 uint32_t OrderBooks::lowerBound(const Ladder& ladder, uint32_t key) const noexcept {
   const Level* base = levels_.get() + ladder.offset;
   uint32_t i = ladder.size;
@@ -142,8 +144,8 @@ uint32_t OrderBooks::lowerBound(const Ladder& ladder, uint32_t key) const noexce
   return static_cast<uint32_t>(it - base);
 }
 
-Status OrderBooks::addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares,
-                              uint32_t& depth) noexcept {
+Status OrderBooks::addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares, uint32_t& depth,
+                              bool& shifted) noexcept {
   Ladder& ladder = books_[locate].sides[static_cast<int>(side)];
   const uint32_t key = keyOf(side, price);
   const uint32_t pos = lowerBound(ladder, key);
@@ -171,12 +173,13 @@ Status OrderBooks::addToLevel(uint16_t locate, Side side, uint32_t price, uint32
   ++ladder.size;
   ++liveLevels_;
   depth = ladder.size - 1 - pos;
+  shifted = true;
   return Status::Ok;
 }
 
 // Takes shares (and, when the order is gone, the order) from its level; returns
 // the level's depth from the top before the change.
-uint32_t OrderBooks::takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder) noexcept {
+uint32_t OrderBooks::takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder, bool& shifted) noexcept {
   Ladder& ladder = books_[order.locate()].sides[static_cast<int>(order.side())];
   const uint32_t key = keyOf(order.side(), order.price());
   const uint32_t pos = lowerBound(ladder, key);
@@ -186,6 +189,7 @@ uint32_t OrderBooks::takeFromLevel(const Order& order, uint32_t shares, bool las
   const uint32_t depth = ladder.size - 1 - pos;
   level.shares -= shares;
   if (lastOfOrder && --level.orders == 0) {
+    shifted = true;
     std::memmove(base + pos, base + pos + 1, (ladder.size - pos - 1) * sizeof(Level));
     --ladder.size;
     --liveLevels_;
@@ -229,7 +233,7 @@ Update OrderBooks::add(uint16_t locate, uint64_t ref, char sideCode, uint32_t sh
     u.status = Status::DuplicateOrder;
     return u;
   }
-  const Status s = addToLevel(locate, u.side, price, shares, u.depth);
+  const Status s = addToLevel(locate, u.side, price, shares, u.depth, u.shifted);
   if (s != Status::Ok) {
     ++counters_.levelStoreFull;
     books_[locate].instrument.maybeBad = true;
@@ -258,7 +262,7 @@ Update OrderBooks::reduce(uint64_t ref, uint32_t shares, bool all) noexcept {
   }
   const bool gone = shares == open;
   u = Update{Status::Ok, o->side(), o->locate(), o->price(), shares, open - shares, 0};
-  u.depth = takeFromLevel(*o, shares, gone);
+  u.depth = takeFromLevel(*o, shares, gone, u.shifted);
   if (gone)
     eraseSlot(o);
   else

@@ -84,6 +84,7 @@ struct Update {
   uint32_t shares;     // shares added, executed or canceled by this operation
   uint32_t remaining;  // shares the order still has open afterwards
   uint32_t depth;      // index of the touched level from the top, before the change
+  bool shifted = false;  // a level was inserted or removed there: the levels below it moved
 };
 
 struct BookCounters {
@@ -129,14 +130,15 @@ class OrderBooks {
     for (const Ladder& l : books_[locate].sides)
       if (l.size > 0) prefetchLine(&levels_[l.offset + l.size - 1]);
   }
-  // Levels [bidFrom, count) and [askFrom, count) from the top of each side
+  // Levels [bidFrom, bidTo) and [askFrom, askTo) from the top of each side
   // (a snapshot of the book follows).
-  void prefetchLevels(uint16_t locate, uint32_t bidFrom, uint32_t askFrom, uint32_t count) const noexcept {
+  void prefetchLevels(uint16_t locate, uint32_t bidFrom, uint32_t bidTo, uint32_t askFrom,
+                      uint32_t askTo) const noexcept {
     if (locate >= config_.maxInstruments) return;
-    const uint32_t from[2] = {bidFrom, askFrom};
+    const uint32_t from[2] = {bidFrom, askFrom}, to[2] = {bidTo, askTo};
     for (int side = 0; side < 2; ++side) {
       const Ladder& l = books_[locate].sides[side];
-      const uint32_t n = std::min(count, l.size);
+      const uint32_t n = std::min(to[side], l.size);
       if (from[side] >= n) continue;
       const Level* best = &levels_[l.offset + l.size - 1];
       for (uint32_t i = from[side]; i < n; i += 64 / sizeof(Level)) prefetchLine(best - i);
@@ -212,8 +214,9 @@ class OrderBooks {
 
   static uint32_t keyOf(Side side, uint32_t price) noexcept { return side == Side::Bid ? price : ~price; }
   uint32_t lowerBound(const Ladder& ladder, uint32_t key) const noexcept;
-  Status addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares, uint32_t& depth) noexcept;
-  uint32_t takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder) noexcept;
+  Status addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares, uint32_t& depth,
+                    bool& shifted) noexcept;
+  uint32_t takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder, bool& shifted) noexcept;
   Update reduce(uint64_t ref, uint32_t shares, bool all) noexcept;
 
   // A buddy allocator over levels_: split on allocation, merge on release.

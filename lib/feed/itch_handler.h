@@ -82,6 +82,7 @@ class ItchHandler {
       BookState& b = state_[locate];
       b.stale = false;
       b.from[0] = b.from[1] = 0;
+      b.single = 0;
       if (b.listed) queue(static_cast<uint16_t>(locate));
     }
     flush();
@@ -174,7 +175,9 @@ class ItchHandler {
     // By side, the shallowest published level that moved since the last
     // snapshot: levels above it need no rewrite. kClean when none moved.
     uint8_t from[2];
-    uint8_t reserved;
+    // By side (bit 0 bids, bit 1 asks): only level from[side] changed, in
+    // place; otherwise every level from there down may have.
+    uint8_t single;
   };
   static_assert(sizeof(BookState) == 32 && shm::kMaxDepth < BookState::kClean);
 
@@ -205,8 +208,18 @@ class ItchHandler {
     if (c.depth == book::BookChange::kNoLevel || c.locate == 0 || c.locate >= books_.maxInstruments()) return;
     touch(c.locate);
     if (c.depth >= depth_) return;
-    uint8_t& from = state_[c.locate].from[static_cast<int>(c.side)];
-    from = std::min<uint8_t>(from, static_cast<uint8_t>(c.depth));
+    BookState& b = state_[c.locate];
+    const int side = static_cast<int>(c.side);
+    const uint8_t bit = static_cast<uint8_t>(1u << side);
+    uint8_t& from = b.from[side];
+    const auto depth = static_cast<uint8_t>(c.depth);
+    if (from == BookState::kClean) {  // the first change since the last snapshot
+      from = depth;
+      b.single = static_cast<uint8_t>(c.shifted ? b.single & ~bit : b.single | bit);
+    } else if (c.shifted || depth != from) {
+      from = std::min(from, depth);
+      b.single = static_cast<uint8_t>(b.single & ~bit);
+    }
     queue(c.locate);
   }
 
@@ -269,28 +282,37 @@ class ItchHandler {
     publisher_.record(s);
   }
 
+  // What changed on one side since the last snapshot.
+  static shm::LevelRange changedRange(const BookState& b, int side) noexcept {
+    const uint32_t from = b.from[side];
+    if (from == BookState::kClean) return {0, 0};
+    return {from, (b.single >> side & 1) != 0 ? from + 1 : UINT32_MAX};
+  }
+
   void prefetchSnapshot(uint16_t locate) const noexcept {
     const BookState& b = state_[locate];
-    books_.prefetchLevels(locate, b.from[0], b.from[1], depth_);
-    publisher_.prefetchBook(locate, b.from[0], b.from[1]);
+    const shm::LevelRange bid = changedRange(b, 0), ask = changedRange(b, 1);
+    books_.prefetchLevels(locate, bid.from, std::min(bid.to, depth_), ask.from, std::min(ask.to, depth_));
+    publisher_.prefetchBook(locate, bid, ask);
   }
 
   void publishBook(uint16_t locate) noexcept {
     BookState& b = state_[locate];
-    const uint32_t bidFrom = b.from[0], askFrom = b.from[1];
+    const shm::LevelRange bid = changedRange(b, 0), ask = changedRange(b, 1);
     b.queued = false;
     b.from[0] = b.from[1] = BookState::kClean;
+    b.single = 0;
     const book::Instrument& in = *books_.instrument(locate);
-    const auto fill = [&](book::Side side, uint32_t from, std::array<shm::Level, shm::kMaxDepth>& out) {
+    const auto fill = [&](book::Side side, shm::LevelRange r, std::array<shm::Level, shm::kMaxDepth>& out) {
       const uint32_t n = std::min(books_.depth(locate, side), depth_);
-      for (uint32_t k = from; k < n; ++k) {
+      for (uint32_t k = r.from; k < std::min(n, r.to); ++k) {
         const book::PriceLevel l = books_.level(locate, side, k);
         out[k] = shm::Level{record::priceFromItch4(l.price), l.shares, l.orders, 0};
       }
       return n;
     };
-    const uint32_t bidCount = fill(book::Side::Bid, bidFrom, bids_);
-    const uint32_t askCount = fill(book::Side::Ask, askFrom, asks_);
+    const uint32_t bidCount = fill(book::Side::Bid, bid, bids_);
+    const uint32_t askCount = fill(book::Side::Ask, ask, asks_);
     if (in.maybeBad && !b.stale) markStale(b);
     shm::BookFields f{};
     f.lastSequence = b.lastSequence;
@@ -302,7 +324,7 @@ class ItchHandler {
                : in.tradingState == 'H' || in.tradingState == 'P' ? shm::BookStatus::Halted
                                                                     : shm::BookStatus::Normal;
     f.tradingState = in.tradingState;
-    publisher_.book(locate, f, bids_.data(), bidCount, asks_.data(), askCount, bidFrom, askFrom);
+    publisher_.book(locate, f, bids_.data(), bidCount, asks_.data(), askCount, bid, ask);
   }
 
   book::OrderBooks& books_;

@@ -30,12 +30,13 @@ class RegionPublisher {
     writer_.setInstrument(id, symbol, tradingState);
   }
   void book(uint16_t id, const shm::BookFields& fields, const shm::Level* bids, uint32_t bidCount,
-            const shm::Level* asks, uint32_t askCount, uint32_t bidFrom, uint32_t askFrom) noexcept {
-    writer_.publishBook(id, fields, bids, bidCount, asks, askCount, bidFrom, askFrom);
+            const shm::Level* asks, uint32_t askCount, shm::LevelRange bidChanged,
+            shm::LevelRange askChanged) noexcept {
+    writer_.publishBook(id, fields, bids, bidCount, asks, askCount, bidChanged, askChanged);
     ++counters_.books;
   }
-  void prefetchBook(uint16_t id, uint32_t bidFrom, uint32_t askFrom) const noexcept {
-    writer_.prefetchBook(id, bidFrom, askFrom);
+  void prefetchBook(uint16_t id, shm::LevelRange bidChanged, shm::LevelRange askChanged) const noexcept {
+    writer_.prefetchBook(id, bidChanged, askChanged);
   }
   uint32_t depth() const noexcept { return writer_.depth(); }
 

@@ -55,18 +55,19 @@ concept ProtocolHandler = OrderedMessageSink<T> && requires(T& t) {
 
 // Where the normalized output goes: tick records in feed order, the
 // instrument directory, and book snapshots (best first, at most depth() a
-// side; levels above `from` unchanged since the book's last snapshot).
+// side; only the levels in each side's changed range differ from the book's
+// last snapshot, and only those need be read).
 template <class P>
 concept RecordPublisher = requires(P& p, const P& cp, const record::MboMsg& mbo, const record::Mbp1Msg& mbp1,
                                    const record::StatusMsg& status, uint16_t instrument, const char (&symbol)[8],
                                    char tradingState, const shm::BookFields& fields, const shm::Level* levels,
-                                   uint32_t count) {
+                                   uint32_t count, shm::LevelRange changed) {
   { p.record(mbo) } noexcept;
   { p.record(mbp1) } noexcept;
   { p.record(status) } noexcept;
   { p.instrument(instrument, symbol, tradingState) } noexcept;
-  { p.book(instrument, fields, levels, count, levels, count, count, count) } noexcept;
-  { cp.prefetchBook(instrument, count, count) } noexcept;  // a hint: book(instrument, ..., from, from) follows soon
+  { p.book(instrument, fields, levels, count, levels, count, changed, changed) } noexcept;
+  { cp.prefetchBook(instrument, changed, changed) } noexcept;  // a hint: book() with those ranges follows soon
   { cp.depth() } noexcept -> std::convertible_to<uint32_t>;
 };
 

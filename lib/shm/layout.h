@@ -123,6 +123,12 @@ struct Level {
 };
 static_assert(sizeof(Level) == 24);
 
+// Levels [from, to) of one side, from the top: what changed in a book.
+struct LevelRange {
+  uint32_t from = 0;
+  uint32_t to = UINT32_MAX;
+};
+
 // The head of one instrument's book; `depth` bid levels then `depth` ask
 // levels follow it, best first. Under a seqlock: `seq` is odd while the writer
 // changes the book; a reader copies, then checks that seq did not move.

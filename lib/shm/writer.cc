@@ -303,7 +303,8 @@ void RegionWriter::setInstrument(uint16_t locate, const char (&symbol)[8], char 
 }
 
 void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
-                               const Level* asks, uint32_t askCount, uint32_t bidFrom, uint32_t askFrom) noexcept {
+                               const Level* asks, uint32_t askCount, LevelRange bidChanged,
+                               LevelRange askChanged) noexcept {
   if (locate >= maxInstruments_) return;
   bidCount = std::min(bidCount, depth_);
   askCount = std::min(askCount, depth_);
@@ -316,8 +317,12 @@ void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const 
   f.askLevels = static_cast<uint16_t>(askCount);
   const uint64_t s = seqlockBegin(book->seq);
   storeWords(&book->fields, &f, sizeof f);
-  if (bidFrom < bidCount) storeWords(levels + bidFrom, bids + bidFrom, (bidCount - bidFrom) * sizeof(Level));
-  if (askFrom < askCount) storeWords(levels + depth_ + askFrom, asks + askFrom, (askCount - askFrom) * sizeof(Level));
+  const auto write = [](Level* to, const Level* from, uint32_t count, LevelRange r) {
+    const uint32_t end = std::min(r.to, count);
+    if (r.from < end) storeWords(to + r.from, from + r.from, (end - r.from) * sizeof(Level));
+  };
+  write(levels, bids, bidCount, bidChanged);
+  write(levels + depth_, asks, askCount, askChanged);
   seqlockEnd(book->seq, s);
 }
 

@@ -57,28 +57,29 @@ class RegionWriter {
   void setInstrument(uint16_t locate, const char (&symbol)[8], char tradingState) noexcept;
 
   // Publishes one book: `bids` and `asks` best first, at most depth() of each
-  // (more are cut). The caller fills `fields` except the level counts. Levels
-  // above `bidFrom` / `askFrom` are unchanged since the last publish of this
-  // book, and only the ones from there on are written.
+  // (more are cut). The caller fills `fields` except the level counts. Only
+  // the levels in each side's `changed` range are written: the others are
+  // unchanged since the last publish of this book (and the arrays need not
+  // hold them).
   void publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
-                   const Level* asks, uint32_t askCount, uint32_t bidFrom = 0, uint32_t askFrom = 0) noexcept;
+                   const Level* asks, uint32_t askCount, LevelRange bidChanged = {},
+                   LevelRange askChanged = {}) noexcept;
 
-  // Starts fetching, a few books ahead, the lines publishBook(locate, ...,
-  // bidFrom, askFrom) may write: the header and each side's levels from
-  // `from` down (a side with `from` at or past the depth is not written).
-  void prefetchBook(uint16_t locate, uint32_t bidFrom, uint32_t askFrom) const noexcept {
+  // Starts fetching, a few books ahead, the lines publishBook() will write
+  // with the same ranges: the header and the changed levels of each side.
+  void prefetchBook(uint16_t locate, LevelRange bidChanged, LevelRange askChanged) const noexcept {
     if (locate >= maxInstruments_) return;
     const uint8_t* at = books_ + size_t{locate} * bookBytes_;
-    prefetchLine(at);  // the seqlock and the fields
+    prefetchWrite(at);  // the seqlock and the fields
     const auto* levels = reinterpret_cast<const Level*>(at + sizeof(BookHeader));
-    const auto range = [](const Level* first, const Level* end) {
-      for (const auto* p = reinterpret_cast<const uint8_t*>(first); p < reinterpret_cast<const uint8_t*>(end);
-           p += kCacheLine)
-        prefetchLine(p);
-      prefetchLine(end - 1);
+    const auto range = [&](const Level* side, LevelRange r) {
+      const uint32_t to = std::min(r.to, depth_);
+      if (r.from >= to) return;
+      for (uint32_t i = r.from; i < to; i += kCacheLine / sizeof(Level)) prefetchWrite(side + i);
+      prefetchWrite(side + to - 1);
     };
-    if (bidFrom < depth_) range(levels + bidFrom, levels + depth_);
-    if (askFrom < depth_) range(levels + depth_ + askFrom, levels + 2 * depth_);
+    range(levels, bidChanged);
+    range(levels + depth_, askChanged);
   }
 
   // Appends one record (a DBN-style record, `bytes` <= kMaxRecordBytes, a
@@ -99,6 +100,8 @@ class RegionWriter {
   void setSourceState(SourceState state) noexcept;
 
  private:
+  static constexpr uint64_t kRingLookahead = 8 * kCacheLine;  // bytes ahead of the tail fetched for writing
+
   void create(const RegionConfig& config);
 
   std::string path_;
@@ -137,6 +140,8 @@ inline void RegionWriter::publish(const void* record, uint32_t bytes) noexcept {
     offset = 0;
   }
   uint8_t* at = ring_ + offset;
+  // The ring's lines come in order: ask for one a few records ahead.
+  prefetchWrite(ring_ + ((offset + kRingLookahead) & ringMask_));
   const RingFrame head{frameBytes, FrameType::Record, nextIndex_};
   storeWords(at, &head, sizeof head);
   const uint32_t whole = bytes & ~7u;

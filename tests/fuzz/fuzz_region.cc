@@ -55,7 +55,7 @@ Template& base() {
       const char sym[8] = {'A', 'B', 'C', ' ', ' ', ' ', ' ', ' '};
       w.setInstrument(1, sym, 'T');
       fh::shm::Level level{100, 10, 1, 0};
-      w.publishBook(1, fh::shm::BookFields{}, &level, 1, &level, 1, 0, 0);
+      w.publishBook(1, fh::shm::BookFields{}, &level, 1, &level, 1);
       fh::record::MboMsg m{};
       for (int i = 0; i < 100; ++i) w.publish(&m, sizeof m);
     }

@@ -37,16 +37,16 @@ struct CopyPublisher {
   void record(const rec::StatusMsg& m) noexcept { statuses.push_back(m); }
   void instrument(uint16_t, const char (&)[8], char) noexcept {}
   void book(uint16_t id, const shm::BookFields& f, const shm::Level* bids, uint32_t bidCount, const shm::Level* asks,
-            uint32_t askCount, uint32_t bidFrom, uint32_t askFrom) noexcept {
+            uint32_t askCount, shm::LevelRange bidChanged, shm::LevelRange askChanged) noexcept {
     Copy& c = books[id];
     c.fields = f;
     c.fields.bidLevels = static_cast<uint16_t>(bidCount);
     c.fields.askLevels = static_cast<uint16_t>(askCount);
-    for (uint32_t i = bidFrom; i < bidCount; ++i) c.bids[i] = bids[i];
-    for (uint32_t i = askFrom; i < askCount; ++i) c.asks[i] = asks[i];
+    for (uint32_t i = bidChanged.from; i < std::min(bidChanged.to, bidCount); ++i) c.bids[i] = bids[i];
+    for (uint32_t i = askChanged.from; i < std::min(askChanged.to, askCount); ++i) c.asks[i] = asks[i];
     ++bookPublishes;
   }
-  void prefetchBook(uint16_t, uint32_t, uint32_t) const noexcept {}
+  void prefetchBook(uint16_t, shm::LevelRange, shm::LevelRange) const noexcept {}
   uint32_t depth() const noexcept { return levels; }
 };
 static_assert(fh::feed::RecordPublisher<CopyPublisher>);

@@ -324,7 +324,7 @@ TEST_CASE("shm hardening: sizes changed in the header after attach are not belie
   TempDir dir;
   RegionWriter w(fh::test::smallRegion(dir));  // depth 4
   fh::shm::Level levels[4] = {{100, 1, 1, 0}, {99, 1, 1, 0}, {98, 1, 1, 0}, {97, 1, 1, 0}};
-  w.publishBook(1, fh::shm::BookFields{}, levels, 4, levels, 4, 0, 0);
+  w.publishBook(1, fh::shm::BookFields{}, levels, 4, levels, 4);
   Consumer::Options at;
   at.directory = dir.str();
   Consumer c("t", at);
