@@ -27,9 +27,10 @@ struct DiscardRecords {
 
 class BookVisitor {
  public:
-  explicit BookVisitor(book::BookBuilder<DiscardRecords>& builder) : builder_(builder) {}
+  BookVisitor(book::BookBuilder<DiscardRecords>& builder, uint64_t until) : builder_(builder), until_(until) {}
 
   void message(const feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
+    if (meta.sequence > until_) return;
     builder_.setContext(meta.sequence, meta.receivedNs);
     counters_.count(itch::decode(msg, length, builder_), length > 0 ? msg[0] : 0);
   }
@@ -39,6 +40,7 @@ class BookVisitor {
 
  private:
   book::BookBuilder<DiscardRecords>& builder_;
+  uint64_t until_;
   itch::DecodeCounters counters_;
 };
 
@@ -204,7 +206,7 @@ int runBookFromFile(const BookOptions& options) {
     book::OrderBooks books(config);
     DiscardRecords discard;
     book::BookBuilder<DiscardRecords> builder(books, discard, 0);
-    BookVisitor visitor(builder);
+    BookVisitor visitor(builder, options.until);
     feed::FileSourceCounters source;
     feed::FileSourceResult result;
     if (!options.lineA.empty()) {

@@ -26,8 +26,18 @@ struct BookOptions {
   bool json = false;
   uint32_t maxOrders = 1u << 23;
   uint32_t maxLevels = 1u << 24;
+  uint64_t until = UINT64_MAX;  // only messages up to this sequence (or position in a BinaryFILE)
 };
 int runBookFromFile(const BookOptions& options);
+
+// One GLIMPSE snapshot to a BinaryFILE (glimpse.cc).
+struct GlimpseOptions {
+  std::string server;  // ADDRESS:PORT
+  std::string username = "fh", password = "fh", session;
+  std::string out;
+  int timeoutMs = 15000;  // the server silent this long: give up
+};
+int runGlimpse(const GlimpseOptions& options);
 
 // The books of a running daemon's shared-memory region.
 struct RegionOptions {

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
       "--line-a", book.lineA, "GROUP:PORT of line A in a capture: its packets are sequenced (A/B, holes) as fhd does")
       ->needs(fromOpt);
   bookCmd->add_option("--line-b", book.lineB, "GROUP:PORT of line B in the capture")->needs(lineAOpt);
+  bookCmd->add_option("--until", book.until,
+                      "apply messages up to this sequence number only (in a BinaryFILE: its position from 1)")
+      ->needs(fromOpt)
+      ->excludes(lineAOpt);
   CLI::Option* symbolOpt = bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
   bookCmd->add_option("--busiest", book.busiest, "only the N books with the most price levels, busiest first")
       ->check(CLI::Range(1u, 65536u))
@@ -96,11 +100,24 @@ int main(int argc, char** argv) {
   topCmd->add_option("--interval", top.interval, "seconds between frames")->check(seconds)->capture_default_str();
   topCmd->add_option("--iterations", top.iterations, "stop after K frames")->check(positive);
 
+  fh::ctl::GlimpseOptions glimpse;
+  CLI::App* glimpseCmd =
+      app.add_subcommand("glimpse", "fetch a GLIMPSE 5.0 snapshot (SoupBinTCP) and write its messages as a BinaryFILE");
+  glimpseCmd->add_option("--server", glimpse.server, "ADDRESS:PORT of the GLIMPSE server")->required();
+  glimpseCmd->add_option("--out", glimpse.out, "the BinaryFILE to write")->required();
+  glimpseCmd->add_option("--user", glimpse.username, "SoupBinTCP username")->capture_default_str();
+  glimpseCmd->add_option("--password", glimpse.password, "SoupBinTCP password")->capture_default_str();
+  glimpseCmd->add_option("--session", glimpse.session, "session to log into (default: the current one)");
+  glimpseCmd->add_option("--timeout-ms", glimpse.timeoutMs, "give up after the server is silent this long")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (decodeCmd->parsed()) return fh::ctl::runDecode(decode);
   if (tailCmd->parsed()) return fh::ctl::runTail(tail, region);
   if (statsCmd->parsed()) return fh::ctl::runStats(stats, region);
   if (topCmd->parsed()) return fh::ctl::runTop(top, region);
+  if (glimpseCmd->parsed()) return fh::ctl::runGlimpse(glimpse);
   if (book.file.empty()) return fh::ctl::runBookFromRegion(book, region);
   return fh::ctl::runBookFromFile(book);
 }

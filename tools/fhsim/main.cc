@@ -54,7 +54,8 @@ int runGenerate(const fh::sim::GeneratorOptions& options, const std::string& out
   }
 }
 
-int runPublish(const fh::sim::PublishOptions& options) {
+int runPublish(fh::sim::PublishOptions options) {
+  options.glimpse.lingerMs = options.rerequest.lingerMs;  // one --linger-ms for both servers
   try {
     const fh::sim::PublishSummary summary = fh::sim::publish(options);
     std::fputs(fh::sim::describe(options, summary).c_str(), stderr);
@@ -179,10 +180,32 @@ int main(int argc, char** argv) {
                          "fault: requests for messages before sequence N go unanswered")
       ->check(kWholeNumber)
       ->needs(listen);
-  publishCmd->add_option("--linger-ms", rr.lingerMs, "after the last packet, keep answering re-requests this long")
+  publishCmd->add_option("--linger-ms", rr.lingerMs,
+                         "after the last packet, keep answering re-requests and GLIMPSE logins this long")
       ->check(kWholeNumber)
+      ->capture_default_str();
+  fh::sim::GlimpseOptions& gl = publish.glimpse;
+  CLI::Option* glimpse = publishCmd->add_option(
+      "--glimpse-listen", gl.listen,
+      "serve GLIMPSE 5.0 snapshots of the day as published over SoupBinTCP on ADDRESS:PORT (198.18.0.0/15 or "
+      "127.0.0.0/8)");
+  publishCmd->add_option("--glimpse-user", gl.username, "the username a login must give")
       ->capture_default_str()
-      ->needs(listen);
+      ->needs(glimpse);
+  publishCmd->add_option("--glimpse-password", gl.password, "the password a login must give")
+      ->capture_default_str()
+      ->needs(glimpse);
+  publishCmd->add_option("--glimpse-reject-first", gl.rejectFirst, "fault: refuse the first N logins")
+      ->check(kWholeNumber)
+      ->needs(glimpse);
+  publishCmd->add_option("--glimpse-close-first", gl.closeFirst,
+                         "fault: then close the next N snapshots halfway")
+      ->check(kWholeNumber)
+      ->needs(glimpse);
+  publishCmd->add_option("--glimpse-stall-first", gl.stallFirst,
+                         "fault: then stop the next N snapshots halfway, silent until the client leaves")
+      ->check(kWholeNumber)
+      ->needs(glimpse);
   publishCmd->add_flag("--stamp", publish.stamp,
                        "rewrite each message's timestamp with its send time (New York time of day): for benchmarks");
   publishCmd->add_option("--dry-run-pcap", publish.dryRunPcap,

@@ -17,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "capture/capture.h"
@@ -290,6 +291,10 @@ class Publisher {
     }
     if (!o.rerequest.listen.empty())
       server_ = std::make_unique<RerequestServer>(o.rerequest, o.session, o.firstSequence, o.mtu - kIpUdpHeaders);
+    if (!o.glimpse.listen.empty()) {
+      glimpse_ = std::make_unique<GlimpseServer>(o.glimpse, o.session);
+      glimpse_->record({}, 0, o.firstSequence);
+    }
     summary_.firstSequence = o.firstSequence;
     if (o.rate > 0) batch_ = std::max<uint64_t>(1, o.rate / 1000);
     start_ = monotonicNs();
@@ -318,10 +323,17 @@ class Publisher {
     for (uint32_t i = 0; i < o_.endOfSessionRepeats; ++i) control(true);
     while (!delayed_.empty()) waitUntil(delayed_.front().due);
     if (pcap_) pcap_->close();
-    if (server_) {
+    if (server_ && glimpse_) {  // both linger at once
+      std::thread other([this] { glimpse_->finish(); });
       server_->finish();
-      summary_.rerequest = server_->summary();
+      other.join();
+    } else if (server_) {
+      server_->finish();
+    } else if (glimpse_) {
+      glimpse_->finish();
     }
+    if (server_) summary_.rerequest = server_->summary();
+    if (glimpse_) summary_.glimpse = glimpse_->summary();
     summary_.seconds = static_cast<double>(monotonicNs() - start_) / kSecond;
     summary_.lineA = a_.summary;
     if (o_.lineB) summary_.lineB = b_.summary;
@@ -342,6 +354,7 @@ class Publisher {
     pace();
     if (o_.stamp) stamp(packet);
     if (server_) server_->record(packet.subspan(mold::kHeaderLength), count);
+    if (glimpse_) glimpse_->record(packet.subspan(mold::kHeaderLength), count, next_ + count);
     scheduled_ += count;
 
     const bool both = every(o_.dropBoth, number) || o_.burstBoth.contains(number);
@@ -502,6 +515,7 @@ class Publisher {
   std::mt19937_64 rngA_{o_.faultSeed};
   std::mt19937_64 rngB_{o_.faultSeed ^ 0x9E3779B97F4A7C15ull};
   std::unique_ptr<RerequestServer> server_;
+  std::unique_ptr<GlimpseServer> glimpse_;
 };
 
 struct Feeder {
@@ -640,6 +654,17 @@ std::string describe(const PublishOptions& o, const PublishSummary& s) {
                   (unsigned long long)r.forgotten, (unsigned long long)r.rateLimited,
                   (unsigned long long)r.beyondEnd, (unsigned long long)r.wrongSession,
                   (unsigned long long)r.malformed);
+    text += line;
+  }
+  if (s.glimpse) {
+    const GlimpseSummary& g = *s.glimpse;
+    std::snprintf(line, sizeof line,
+                  "GLIMPSE server %s: %llu logins, %llu rejected; %llu snapshots served (%llu orders, the last one "
+                  "ending at sequence %llu), %llu cut off, %llu stalled; %llu clients dropped\n",
+                  o.glimpse.listen.c_str(), (unsigned long long)g.logins, (unsigned long long)g.rejected,
+                  (unsigned long long)g.served, (unsigned long long)g.ordersSent,
+                  (unsigned long long)g.lastSnapshotSequence, (unsigned long long)g.cutOff,
+                  (unsigned long long)g.stalled, (unsigned long long)g.dropped);
     text += line;
   }
   if (s.malformedInputPackets > 0)

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "generator.h"
+#include "glimpse_server.h"
 #include "rerequest_server.h"
 
 namespace fh::sim {
@@ -60,6 +61,7 @@ struct PublishOptions {
   PacketRange silenceA, silenceB;         // the line sends nothing while these go out
 
   RerequestOptions rerequest;  // the re-request server, when rerequest.listen is set
+  GlimpseOptions glimpse;      // the GLIMPSE snapshot server, when glimpse.listen is set
 
   std::string dryRunPcap;  // write line A's packets here instead of sending
   bool dryRunBothLines = false;  // and line B's, interleaved as they would be sent
@@ -86,6 +88,7 @@ struct PublishSummary {
   LineSummary lineA;
   std::optional<LineSummary> lineB;
   std::optional<RerequestSummary> rerequest;
+  std::optional<GlimpseSummary> glimpse;
   double seconds = 0;
 };
 

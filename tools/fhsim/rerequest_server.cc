@@ -14,9 +14,9 @@
 #include <optional>
 #include <stdexcept>
 
+#include "listen.h"
 #include "mold/moldudp64.h"
 #include "util/bytes.h"
-#include "util/endpoint.h"
 
 namespace fh::sim {
 
@@ -28,27 +28,13 @@ uint64_t monotonicNs() {
   return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
 }
 
-// "ADDRESS:PORT", the address in the test network's ranges.
-sockaddr_in parseListen(const std::string& text) {
-  const std::optional<Endpoint> e = parseEndpoint(text);
-  if (!e) throw std::invalid_argument("--rerequest-listen " + text + ": not ADDRESS:PORT (port 1 to 65535)");
-  if ((e->address >> 17) != ((198u << 24 | 18u << 16) >> 17) && (e->address >> 24) != 127)
-    throw std::invalid_argument("--rerequest-listen " + text +
-                                ": refused: the address must be in 198.18.0.0/15 or 127.0.0.0/8");
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_addr.s_addr = htonl(e->address);
-  s.sin_port = htons(e->port);
-  return s;
-}
-
 }  // namespace
 
 RerequestServer::RerequestServer(const RerequestOptions& options, const std::string& session,
                                  uint64_t firstSequence, uint32_t payloadBytes)
     : options_(options), firstSequence_(firstSequence), payloadBytes_(payloadBytes) {
   for (size_t i = 0; i < sizeof session_; ++i) session_[i] = i < session.size() ? session[i] : ' ';
-  const sockaddr_in local = parseListen(options.listen);
+  const sockaddr_in local = parseListen("--rerequest-listen", options.listen);
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("--rerequest-listen: cannot create a UDP socket: " + std::string(std::strerror(errno)));
   if (::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
