@@ -1,6 +1,6 @@
 // One feed, composed from its stages (stages.h) as the data flows:
 //
-//   packets ──► Sequencer ──► ItchHandler ──► RegionPublisher ──► /dev/shm region
+//   packets ──► Sequencer ──► SnapshotRecovery ──► ItchHandler ──► RegionPublisher ──► /dev/shm region
 //
 // A network source hands packets of both lines to packet() and calls
 // endOfBatch() after each receive batch; a file replay of a BinaryFILE, whose
@@ -18,6 +18,7 @@
 #include "feed/itch_handler.h"
 #include "feed/region_publisher.h"
 #include "feed/sequencer.h"
+#include "feed/snapshot_recovery.h"
 #include "mold/moldudp64.h"
 #include "shm/writer.h"
 
@@ -43,7 +44,20 @@ namespace fh::feed {
   X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \
   X(Joining, "feed.joining")                    /* 1: joined mid-session, books incomplete */ \
   X(Records, "ring.records")                    /* records published to the tick ring */ \
-  X(BookPublishes, "shm.book_publishes")
+  X(BookPublishes, "shm.book_publishes")                                                \
+  X(SnapshotWaiting, "snapshot.waiting")        /* 1: books wait for a snapshot */      \
+  X(SnapshotRequests, "snapshot.requests")      /* a join or a lost hole needed one */  \
+  X(SnapshotLoaded, "snapshot.loaded")          /* snapshots merged */                  \
+  X(SnapshotMessages, "snapshot.messages")                                              \
+  X(SnapshotOrders, "snapshot.orders")                                                  \
+  X(SnapshotBuffered, "snapshot.buffered")      /* live messages kept while waiting */  \
+  X(SnapshotReplayed, "snapshot.replayed")      /* of those, applied after a snapshot */ \
+  X(SnapshotCovered, "snapshot.covered")        /* live messages a snapshot already had */ \
+  X(SnapshotOverflowed, "snapshot.overflowed")  /* dropped from a full buffer */        \
+  X(SnapshotUnusable, "snapshot.unusable")      /* ended before the buffer's first */   \
+  X(SnapshotSuspectAdds, "snapshot.suspect_adds")        /* off-by-one signs */         \
+  X(SnapshotSuspectUnknown, "snapshot.suspect_unknown")                                 \
+  X(SnapshotSequence, "snapshot.last_sequence") /* End of Snapshot's, last merged */
 
 enum class Counter : uint32_t {
 #define FH_COUNTER_ENUM(id, name) id,
@@ -84,18 +98,21 @@ struct RequestFunction {
 class ItchFeed {
  public:
   using Handler = ItchHandler<RegionPublisher>;
-  using FeedSequencer = Sequencer<Handler, RequestFunction>;
+  using Recovery = SnapshotRecovery<Handler>;
+  using FeedSequencer = Sequencer<Recovery, RequestFunction>;
   static_assert(ProtocolHandler<Handler>);
   static_assert(book::ItchBookHandler<Handler> && book::ItchBookHandler<book::BookBuilder<Handler>>);
 
   // midnightNs: UNIX time of midnight in New York on the trading date.
   // requests: where the sequencer sends re-requests (none: holes are lost after the wait).
+  // snapshots: where the snapshot stage asks for a snapshot (with snapshot.enabled).
   ItchFeed(book::OrderBooks& books, shm::RegionWriter& writer, int64_t midnightNs, const SequencerConfig& sequencing,
-           RequestFunction requests = {})
+           RequestFunction requests = {}, const SnapshotConfig& snapshot = {}, SnapshotChannel snapshots = {})
       : publisher_(writer),
         handler_(books, publisher_, midnightNs),
+        recovery_(snapshot, handler_, snapshots),
         requests_(requests),
-        sequencer_(sequencing, handler_, requests.send != nullptr ? &requests_ : nullptr) {}
+        sequencer_(sequencing, recovery_, requests.send != nullptr ? &requests_ : nullptr) {}
   ItchFeed(const ItchFeed&) = delete;
   ItchFeed& operator=(const ItchFeed&) = delete;
 
@@ -112,6 +129,14 @@ class ItchFeed {
   void idle(uint64_t nowNs) noexcept {
     sequencer_.idle(nowNs);
     handler_.flush();
+  }
+
+  // A snapshot the fetcher brought for request `generation`: merged now (see
+  // snapshot_recovery.h). False when it was not.
+  bool loadSnapshot(uint64_t generation, std::span<const uint8_t> blocks, uint64_t next, uint64_t recvNs) noexcept {
+    const bool merged = recovery_.load(generation, blocks, next, recvNs);
+    handler_.flush();
+    return merged;
   }
 
   // A file replay: one message, already in order (no sequencing).
@@ -146,14 +171,30 @@ class ItchFeed {
     set(Counter::Joining, handler_.joining());
     set(Counter::Records, publisher_.counters().records);
     set(Counter::BookPublishes, publisher_.counters().books);
+    const SnapshotCounters sc = recovery_.counters();
+    set(Counter::SnapshotWaiting, sc.waiting);
+    set(Counter::SnapshotRequests, sc.requests);
+    set(Counter::SnapshotLoaded, sc.loaded);
+    set(Counter::SnapshotMessages, sc.messages);
+    set(Counter::SnapshotOrders, sc.orders);
+    set(Counter::SnapshotBuffered, sc.buffered);
+    set(Counter::SnapshotReplayed, sc.replayed);
+    set(Counter::SnapshotCovered, sc.covered);
+    set(Counter::SnapshotOverflowed, sc.overflowed);
+    set(Counter::SnapshotUnusable, sc.unusable);
+    set(Counter::SnapshotSuspectAdds, sc.suspectAdds);
+    set(Counter::SnapshotSuspectUnknown, sc.suspectUnknown);
+    set(Counter::SnapshotSequence, sc.lastSequence);
   }
 
   const FeedSequencer& sequencer() const noexcept { return sequencer_; }
   const Handler& handler() const noexcept { return handler_; }
+  const Recovery& recovery() const noexcept { return recovery_; }
 
  private:
   RegionPublisher publisher_;
   Handler handler_;
+  Recovery recovery_;
   RequestFunction requests_;
   FeedSequencer sequencer_;
 };

@@ -26,6 +26,7 @@ namespace fh::feed {
 
 struct HandlerCounters {
   uint64_t staleBooks = 0;  // books published as maybe-bad
+  uint64_t recoveries = 0;  // times every book was proven complete by a snapshot
 };
 
 template <RecordPublisher Publisher>
@@ -85,6 +86,42 @@ class ItchHandler {
       b.single = 0;
       if (b.listed) queue(static_cast<uint16_t>(locate));
     }
+    flush();
+  }
+
+  // --- SnapshotTarget (snapshot_recovery.h): a snapshot rebuilds every book ---
+  // The books start empty; what the snapshot and the live messages after it
+  // bring is flagged maybe-bad until snapshotComplete().
+  void beginSnapshot() noexcept {
+    endOfPacket();
+    books_.clear();
+    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
+      BookState& b = state_[locate];
+      b.from[0] = b.from[1] = 0;
+      b.single = 0;
+      if (b.listed) queue(static_cast<uint16_t>(locate));
+    }
+  }
+  // One snapshot message: its records are flagged SNAPSHOT.
+  void snapshotMessage(uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
+    snapshotting_ = true;
+    apply(0, recvNs, msg, length);
+    snapshotting_ = false;
+  }
+  // Every book is complete again: each listed one says so (BookRecovered)
+  // and is published now.
+  void snapshotComplete() noexcept {
+    endOfPacket();
+    feedStale_ = feedJoining_ = false;
+    for (uint32_t locate = 1; locate < books_.maxInstruments(); ++locate) {
+      BookState& b = state_[locate];
+      if (!b.listed) continue;
+      b.stale = false;
+      status(static_cast<uint16_t>(locate), lastTimestamp_, record::StatusAction::None,
+             record::StatusReason::BookRecovered, '~', '~');
+      queue(static_cast<uint16_t>(locate));
+    }
+    ++counters_.recoveries;
     flush();
   }
 
@@ -192,7 +229,9 @@ class ItchHandler {
     sequence_ = sequence;
     recvNs_ = recvNs;
     if (length >= itch::kHeaderLength) timestamp_ = loadBe48(msg + 5);
-    builder_.setContext(sequence, recvNs, feedStale_ || feedJoining_ ? record::flags::kMaybeBadBook : 0);
+    builder_.setContext(sequence, recvNs,
+                        static_cast<uint8_t>((feedStale_ || feedJoining_ ? record::flags::kMaybeBadBook : 0) |
+                                             (snapshotting_ ? record::flags::kSnapshot : 0)));
     decode_.count(itch::decode(msg, length, *this), length > 0 ? msg[0] : 0);
     if (length >= itch::kHeaderLength) lastTimestamp_ = timestamp_;
   }
@@ -340,6 +379,7 @@ class ItchHandler {
   uint64_t lastTimestamp_ = 0;  // of the last message with a header
   bool feedStale_ = false;    // a gap was declared
   bool feedJoining_ = false;  // joined in mid-session
+  bool snapshotting_ = false;  // the message applied is a snapshot's
   HugeArray<BookState> state_;  // by locate
   HugeArray<uint16_t> dirty_;   // locates with dirty set, in the order they moved
   uint32_t dirtyCount_ = 0;
