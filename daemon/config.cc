@@ -120,11 +120,42 @@ void retransmission(const toml::table& feed, const std::string& where, Feed& f) 
   r.inFlight = static_cast<uint32_t>(integer(t, name, "in_flight", 8, 1, 64));
 }
 
+// [feed.snapshot]: the GLIMPSE server that rebuilds the books after a join
+// or a hole lost for good.
+void snapshot(const toml::table& feed, const std::string& where, Feed& f) {
+  const std::string name = where + ".snapshot";
+  const toml::node* n = feed.get("snapshot");
+  if (!n->is_table()) fail(name, "must be a table with server = \"ADDRESS:PORT\"");
+  const toml::table& t = *n->as_table();
+  onlyKeys(t, name,
+           {"server", "username", "password", "session", "buffer_messages", "buffer_mib", "retry_ms", "timeout_ms",
+            "check_messages"});
+  const auto server = get<std::string>(t, name, "server");
+  if (!server) fail(name + ".server", "missing: the GLIMPSE server, \"ADDRESS:PORT\"");
+  const std::optional<Endpoint> e = parseEndpoint(*server);
+  if (!e) fail(name + ".server", "'" + *server + "' is not \"IPV4:PORT\", e.g. \"198.18.0.1:26600\"");
+  SnapshotSource& s = f.snapshot;
+  s.server = *e;
+  s.username = get<std::string>(t, name, "username").value_or("fh");
+  s.password = get<std::string>(t, name, "password").value_or("fh");
+  s.session = get<std::string>(t, name, "session").value_or("");
+  if (s.username.size() > 6) fail(name + ".username", "at most 6 characters (SoupBinTCP)");
+  if (s.password.size() > 10) fail(name + ".password", "at most 10 characters (SoupBinTCP)");
+  if (s.session.size() > 10) fail(name + ".session", "at most 10 characters (SoupBinTCP)");
+  s.retryMs = static_cast<uint32_t>(integer(t, name, "retry_ms", 1000, 10, 3'600'000));
+  s.timeoutMs = static_cast<uint32_t>(integer(t, name, "timeout_ms", 15000, 100, 600'000));
+  feed::SnapshotConfig& c = f.snapshotStage;
+  c.enabled = true;
+  c.bufferMessages = static_cast<uint32_t>(integer(t, name, "buffer_messages", 1 << 20, 1024, 1 << 28));
+  c.bufferBytes = static_cast<uint32_t>(integer(t, name, "buffer_mib", 64, 1, 4095)) << 20;
+  c.checkMessages = static_cast<uint32_t>(integer(t, name, "check_messages", 10000, 0, 1 << 30));
+}
+
 Feed feed(const toml::table& t, const std::string& where) {
   onlyKeys(t, where,
            {"name", "protocol", "source", "interface", "queues", "xdp_mode", "zero_copy", "cpu", "idle", "busy_poll",
             "busy_poll_us", "busy_poll_budget", "batch", "line_a", "line_b", "gap_timeout_us", "held_packets",
-            "line_silence_ms", "retransmission", "replay", "rate", "trading_date"});
+            "line_silence_ms", "retransmission", "snapshot", "replay", "rate", "trading_date"});
   Feed f;
   f.name = get<std::string>(t, where, "name").value_or("feed");
   const std::string protocol = get<std::string>(t, where, "protocol").value_or("itch50-moldudp64");
@@ -157,6 +188,7 @@ Feed feed(const toml::table& t, const std::string& where) {
   f.sequencer.heldPackets = static_cast<uint32_t>(integer(t, where, "held_packets", 1024, 1, 65536));
   f.sequencer.lineSilenceNs = uint64_t(integer(t, where, "line_silence_ms", 3000, 0, 3'600'000)) * 1'000'000;
   if (t.get("retransmission")) retransmission(t, where, f);
+  if (t.get("snapshot")) snapshot(t, where, f);
   f.replay = get<std::string>(t, where, "replay").value_or("");
   f.rate = get<double>(t, where, "rate").value_or(0);
   if (f.rate < 0) fail(where + ".rate", "must not be negative");

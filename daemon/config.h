@@ -11,6 +11,7 @@
 
 #include "book/order_book.h"
 #include "feed/sequencer.h"
+#include "feed/snapshot_recovery.h"
 #include "shm/writer.h"
 #include "util/endpoint.h"
 
@@ -19,6 +20,14 @@ namespace fh::daemon {
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// Where snapshots come from: a GLIMPSE 5.0 server over SoupBinTCP.
+struct SnapshotSource {
+  Endpoint server;
+  std::string username = "fh", password = "fh", session;  // an empty session: the current one
+  uint32_t retryMs = 1000;     // after a failed fetch, wait this long before the next
+  uint32_t timeoutMs = 15000;  // the server silent this long: the fetch failed
 };
 
 struct Line {
@@ -50,6 +59,8 @@ struct Feed {
   std::optional<Line> lineB;
   feed::SequencerConfig sequencer;  // sequencer.retransmission.servers: the size of rerequestServers
   std::vector<Endpoint> rerequestServers;  // MoldUDP64 re-request servers, in order of preference
+  SnapshotSource snapshot;           // with snapshotStage.enabled: the GLIMPSE server
+  feed::SnapshotConfig snapshotStage;
   uint16_t rerequestPort = 0;              // local port of the request socket; 0: any
   std::string replay;  // file
   bool replayLines = false;  // file: a capture of lineA (and lineB), sequenced as live

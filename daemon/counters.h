@@ -12,6 +12,7 @@
 #include "config.h"
 #include "feed/sequencer.h"
 #include "shm/writer.h"
+#include "snapshot_fetcher.h"
 #include "sources.h"
 
 namespace fh::daemon {
@@ -66,7 +67,15 @@ namespace fh::daemon {
   X(RxDropped, "xsk.rx_dropped")                  \
   X(RxRingFull, "xsk.rx_ring_full")               \
   X(FillRingEmpty, "xsk.fill_ring_empty")         \
-  X(RxInvalid, "xsk.rx_invalid")
+  X(RxInvalid, "xsk.rx_invalid")                  \
+  X(FetchAttempts, "snapshot.fetch_attempts")     \
+  X(Fetched, "snapshot.fetched")                  \
+  X(FetchRejected, "snapshot.login_rejected")     \
+  X(FetchClosed, "snapshot.closed_early")         \
+  X(FetchSilent, "snapshot.server_silent")        \
+  X(FetchConnectFailures, "snapshot.connect_failures") \
+  X(FetchMalformed, "snapshot.malformed")         \
+  X(FetchMs, "snapshot.fetch_ms")
 
 enum class SourceCounter : uint32_t {
 #define FH_SOURCE_ENUM(id, name) id,
@@ -97,6 +106,21 @@ inline SourceCounterIndex addSourceCounterNames(std::vector<std::string>& names,
     index.queueCount = f.queues.size();
   }
   return index;
+}
+
+// The GLIMPSE fetcher's counts (its thread writes them; the worker copies them).
+inline void syncFetcherCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const FetcherCounters& c) noexcept {
+  const auto set = [&](SourceCounter k, const std::atomic<uint64_t>& v) {
+    w.set(i.at(k), v.load(std::memory_order_relaxed));
+  };
+  set(SourceCounter::FetchAttempts, c.attempts);
+  set(SourceCounter::Fetched, c.completed);
+  set(SourceCounter::FetchRejected, c.rejected);
+  set(SourceCounter::FetchClosed, c.closed);
+  set(SourceCounter::FetchSilent, c.silent);
+  set(SourceCounter::FetchConnectFailures, c.connectFailures);
+  set(SourceCounter::FetchMalformed, c.malformed);
+  set(SourceCounter::FetchMs, c.lastFetchMs);
 }
 
 template <class Source>

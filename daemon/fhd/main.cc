@@ -31,6 +31,7 @@
 #include "shm/clock.h"
 #include "shm/writer.h"
 #include "rerequest.h"
+#include "snapshot_fetcher.h"
 #include "sources.h"
 #include "util/notify.h"
 
@@ -299,7 +300,8 @@ class FeedEvents {
 
 template <class Source>
 int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionWriter& writer,
-               daemon::SourceCounterIndex index, daemon::RerequestSocket* rerequest) {
+               daemon::SourceCounterIndex index, daemon::RerequestSocket* rerequest,
+               daemon::SnapshotFetcher* snapshots) {
   pinTo(f.cpu);
   writer.setSourceState(shm::SourceState::Running);
   fh::notify("STATUS=receiving " + f.name);
@@ -338,7 +340,22 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
     nextHousekeeping = now + 1'000'000;  // at most once a millisecond
     workerAlive();
     feed.idle(now);
+    if (snapshots != nullptr && snapshots->ready()) {  // merged here, on the worker
+      const daemon::SnapshotFetcher::Snapshot s = snapshots->take();
+      const bool merged = feed.loadSnapshot(s.generation, s.blocks, s.next, now);
+      const feed::SnapshotCounters c = feed.recovery().counters();
+      if (merged)
+        spdlog::info("{}: snapshot merged: {} orders; {} buffered messages applied from sequence {}, {} it already "
+                     "held; every book complete",
+                     f.name, c.orders, c.replayed, s.next, c.covered);
+      else if (feed.recovery().waiting())
+        spdlog::warn("{}: snapshot unusable: it ends at sequence {}, before the live messages still kept; asking "
+                     "for another",
+                     f.name, s.next);
+      snapshots->done(feed.recovery().waiting());
+    }
     syncAll(feed, writer, index, source, rerequest);
+    if (snapshots != nullptr) daemon::syncFetcherCounters(writer, index, snapshots->counters());
     events.check(feed.sequencer().counters(), feed.sequencer().nextSequence());
     socketDrops.check(source.counters().socketDrops, now);
   }
@@ -387,7 +404,19 @@ int run(const Config& config, bool exitWhenDone) {
 
   book::OrderBooks books(config.book);
   shm::RegionWriter writer(region);
-  auto feed = std::make_unique<feed::ItchFeed>(books, writer, midnight, f.sequencer, requests);
+  std::unique_ptr<daemon::SnapshotFetcher> snapshots;
+  feed::SnapshotChannel snapshotChannel;
+  if ((xdp || udp) && f.snapshotStage.enabled) {
+    snapshots = std::make_unique<daemon::SnapshotFetcher>(f);
+    snapshotChannel.context = snapshots.get();
+    snapshotChannel.request = [](void* fetcher, uint64_t generation) noexcept {
+      static_cast<daemon::SnapshotFetcher*>(fetcher)->request(generation);
+    };
+    spdlog::info("{}: books rebuilt after a join or a lost hole from GLIMPSE server {}:{}", f.name,
+                 daemon::formatIpv4(f.snapshot.server.address), f.snapshot.server.port);
+  }
+  auto feed = std::make_unique<feed::ItchFeed>(books, writer, midnight, f.sequencer, requests,
+                                               snapshots ? f.snapshotStage : feed::SnapshotConfig{}, snapshotChannel);
   spdlog::info("region {} ready: {} instruments, depth {}, ring {} MiB, generation {:016x}", writer.path(),
                region.maxInstruments, region.depth, region.ringBytes >> 20, writer.header().generation);
   if (xdp) daemon::setModeCounters(writer, index, *xdp);
@@ -417,8 +446,8 @@ int run(const Config& config, bool exitWhenDone) {
   });
   int status = 0;
   try {
-    if (xdp) status = runNetwork(f, *xdp, *feed, writer, index, rerequest.get());
-    else if (udp) status = runNetwork(f, *udp, *feed, writer, index, rerequest.get());
+    if (xdp) status = runNetwork(f, *xdp, *feed, writer, index, rerequest.get(), snapshots.get());
+    else if (udp) status = runNetwork(f, *udp, *feed, writer, index, rerequest.get(), snapshots.get());
     else status = replayFile(f, *feed, writer, index, exitWhenDone);
   } catch (...) {
     writer.setSourceState(shm::SourceState::Failed);

@@ -3,7 +3,7 @@
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
 #   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops | retransmission |
-#          least-privilege | syscalls
+#          least-privilege | syscalls | snapshot
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -379,6 +379,92 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     [[ $(counter retransmission.exhausted t3) == 6 && $(counter retransmission.requests t3) == 12 ]]
     "$bin/fhctl" book --shm t3 --shm-dir "$work" | grep -q STALE
     "$bin/fhctl" stats --shm t3 --shm-dir "$work" | grep -E '^feed +stale: 6 holes lost'
+    stop_fhd
+    ;;
+  snapshot)
+    # Books rebuilt from fhsim's GLIMPSE server (198.18.0.1:26600, SoupBinTCP
+    # over the kernel beside AF_XDP): after a start in mid-session, after a
+    # kill -9 and restart, after a hole the re-request server has forgotten,
+    # and through a rejected login and a snapshot cut off. Each time the books
+    # at the end are those of the whole day, and none says joining or stale.
+    day=$work/day.itch
+    "$bin/fhsim" generate --messages 300000 --symbols 100 --seed 11 --out "$day" 2>>"$work/fhsim.log"
+    want=$("$bin/fhctl" book --from "$day" --json --depth 10)
+    snapshot='  [feed.snapshot]
+  server = "198.18.0.1:26600"
+  retry_ms = 200
+  timeout_ms = 2000'
+    publish_bg() {  # publish_bg [extra fhsim options]: the day at 100k/s (3 s) with the GLIMPSE server
+      S "$bin/fhsim" publish --file "$day" --interface "$vS" --group-a 239.1.1.1 --port-a 26400 \
+        --group-b 239.1.1.2 --port-b 26401 --rate 100000 --glimpse-listen 198.18.0.1:26600 --linger-ms 3000 \
+        --heartbeats 2 "$@" 2>>"$work/fhsim.log" &
+      publisher=$!
+      pids+=("$publisher")
+    }
+    exact() {  # exact REGION: the books of the whole day, complete
+      wait_counter arbiter.end_of_session "$1" 1 || { cat "$work/fhd.$1.log"; "$bin/fhctl" stats --shm "$1" --shm-dir "$work"; return 1; }
+      wait_counter snapshot.loaded "$1" 1
+      local tries=0
+      until [[ $(counter snapshot.waiting "$1") == 0 ]]; do
+        ((++tries > 600)) && { echo "timeout: still waiting for a snapshot"; return 1; }
+        sleep 0.05
+      done
+      "$bin/fhctl" stats --shm "$1" --shm-dir "$work" >"$work/$1.stats"
+      [[ $("$bin/fhctl" book --shm "$1" --shm-dir "$work" --json --depth 0) == "$want" ]] ||
+        { echo "$1: books differ from the day's"; cat "$work/$1.stats"; return 1; }
+      ! "$bin/fhctl" book --shm "$1" --shm-dir "$work" | grep -qE 'JOINING|STALE'
+      [[ $(counter feed.joining "$1") == 0 && $(counter snapshot.suspect_adds "$1") == 0 &&
+         $(counter snapshot.suspect_unknown "$1") == 0 ]]
+      echo "$1: joined at $(counter feed.joined_at "$1"); snapshot to sequence $(counter snapshot.last_sequence "$1")" \
+        "with $(counter snapshot.orders "$1") orders, $(counter snapshot.replayed "$1") buffered messages applied," \
+        "$(counter snapshot.covered "$1") already in it; books exact"
+    }
+
+    # 1. fhd starts a third of the way into the day.
+    publish_bg
+    sleep 1
+    start_fhd xdp s1 "$snapshot"
+    wait "$publisher"
+    exact s1
+    [[ $(counter feed.joined_at s1) -gt 1 && $(counter snapshot.fetched s1) == 1 ]]
+    stop_fhd
+
+    # 2. fhd killed with SIGKILL in mid-day and started again: the same books.
+    publish_bg
+    start_fhd xdp s2 "$snapshot"
+    sleep 1.2
+    kill -9 "$fhd_pid"
+    while kill -0 "$fhd_pid" 2>/dev/null; do sleep 0.05; done
+    while R ip link show "$vR" | grep -q xdp; do sleep 0.05; done  # the kernel has let the program go
+    start_fhd xdp s2 "$snapshot"
+    wait "$publisher"
+    exact s2
+    stop_fhd
+
+    # 3. A burst lost on both lines that the re-request server has forgotten:
+    #    retransmission gives up, the hole is lost, a snapshot rebuilds the books.
+    server='  [feed.retransmission]
+  servers = ["198.18.0.1:26500"]
+  timeout_us = 20000
+  attempts = 2'
+    GAP_US=2000 start_fhd xdp s3 "$server
+$snapshot"
+    publish_bg --burst-loss 3000:5 --rerequest-listen 198.18.0.1:26500 --rerequest-forget-before 200000
+    wait "$publisher"
+    exact s3
+    [[ $(counter arbiter.gaps s3) -ge 1 && $(counter retransmission.exhausted s3) -ge 1 ]]
+    stop_fhd
+
+    # 4. The first login is rejected, the next snapshot is cut off halfway:
+    #    counted, and a later try succeeds.
+    publish_bg --glimpse-reject-first 1 --glimpse-close-first 1
+    sleep 1
+    start_fhd xdp s4 "$snapshot"
+    wait "$publisher"
+    exact s4
+    [[ $(counter snapshot.login_rejected s4) == 1 && $(counter snapshot.closed_early s4) == 1 &&
+       $(counter snapshot.fetched s4) == 1 ]]
+    grep -q "snapshot failed: .*login rejected" "$work/fhd.s4.log"
     stop_fhd
     ;;
   least-privilege)
