@@ -43,6 +43,7 @@ namespace fh::feed {
   X(LiveLevels, "book.live_levels")                                                     \
   X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \
   X(Joining, "feed.joining")                    /* 1: joined mid-session, books incomplete */ \
+  X(Stale, "feed.stale")                        /* 1: a hole was lost, books marked */   \
   X(Records, "ring.records")                    /* records published to the tick ring */ \
   X(BookPublishes, "shm.book_publishes")                                                \
   X(SnapshotWaiting, "snapshot.waiting")        /* 1: books wait for a snapshot */      \
@@ -169,6 +170,7 @@ class ItchFeed {
     set(Counter::LiveLevels, books.liveLevels());
     set(Counter::StaleBooks, handler_.counters().staleBooks);
     set(Counter::Joining, handler_.joining());
+    set(Counter::Stale, handler_.stale());
     set(Counter::Records, publisher_.counters().records);
     set(Counter::BookPublishes, publisher_.counters().books);
     const SnapshotCounters sc = recovery_.counters();

@@ -194,6 +194,7 @@ class ItchHandler {
   void prefetchNear(const uint8_t* msg, size_t length) const noexcept { builder_.prefetchNear(msg, length); }
 
   bool joining() const noexcept { return feedJoining_; }
+  bool stale() const noexcept { return feedStale_; }
   const itch::DecodeCounters& decodeCounters() const noexcept { return decode_; }
   const HandlerCounters& counters() const noexcept { return counters_; }
   const book::OrderBooks& books() const noexcept { return books_; }

@@ -427,6 +427,9 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     wait "$publisher"
     exact s1
     [[ $(counter feed.joined_at s1) -gt 1 && $(counter snapshot.fetched s1) == 1 ]]
+    grep -E '^feed +live$' "$work/s1.stats"
+    grep -E '^snapshot +1 merged of 1 needed; the last to sequence [0-9]+ with [0-9]+ orders' "$work/s1.stats"
+    grep -E '^fetches +1: 1 fetched' "$work/s1.stats"
     stop_fhd
 
     # 2. fhd killed with SIGKILL in mid-day and started again: the same books.

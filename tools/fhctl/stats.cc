@@ -150,17 +150,32 @@ void feedRows(const Sample& s, const Row& row) {
   if (!get("line_a.applied") || v("line_a.packets") + v("line_b.packets") == 0) return;  // no network feed yet
   const auto num = [](uint64_t x) { return std::to_string(x); };
   std::string state;
+  const bool stale = get("feed.stale") ? v("feed.stale") != 0 : v("arbiter.gaps") != 0;  // older fhd: no feed.stale
   if (v("feed.joining") != 0)
     state = "joining at sequence " + num(v("feed.joined_at")) + ": no book is complete";
-  else if (v("arbiter.gaps") != 0)
+  else if (stale)
     state = "stale: " + num(v("arbiter.gaps")) + " holes lost, books marked";
   else if (v("retransmission.in_flight") != 0)
     state = "recovering: " + num(v("retransmission.in_flight")) + " requests in flight";
   else
     state = "live";
+  if (v("snapshot.waiting") != 0) state += "; waiting for a snapshot";
   for (const char* l : {"line_a", "line_b"})
     if (v(std::string(l) + ".silent") != 0) state += std::string("; ") + l + " silent";
   row("feed", state);
+  if (v("snapshot.requests") != 0) {
+    row("snapshot", num(v("snapshot.loaded")) + " merged of " + num(v("snapshot.requests")) + " needed; the last to sequence " +
+                        num(v("snapshot.last_sequence")) + " with " + num(v("snapshot.orders")) + " orders, " +
+                        num(v("snapshot.replayed")) + " buffered messages applied, " + num(v("snapshot.covered")) +
+                        " already in it");
+    row("fetches", num(v("snapshot.fetch_attempts")) + ": " + num(v("snapshot.fetched")) + " fetched (the last in " +
+                       num(v("snapshot.fetch_ms")) + " ms), " + num(v("snapshot.login_rejected")) + " rejected, " +
+                       num(v("snapshot.closed_early")) + " cut off, " + num(v("snapshot.server_silent")) + " silent, " +
+                       num(v("snapshot.connect_failures")) + " without connection; " + num(v("snapshot.unusable")) +
+                       " unusable, " + num(v("snapshot.overflowed")) + " buffered messages dropped; off-by-one signs: " +
+                       num(v("snapshot.suspect_adds")) + " adds of live orders, " + num(v("snapshot.suspect_unknown")) +
+                       " unknown orders");
+  }
   uint64_t received = 0, applied = 0, duplicates = 0, late = 0, unparsed = 0, foreign = 0;
   for (const std::string l : {"line_a", "line_b", "retransmission"}) {
     received += v(l + ".messages");
