@@ -58,7 +58,8 @@ namespace fh::feed {
   X(SnapshotUnusable, "snapshot.unusable")      /* ended before the buffer's first */   \
   X(SnapshotSuspectAdds, "snapshot.suspect_adds")        /* off-by-one signs */         \
   X(SnapshotSuspectUnknown, "snapshot.suspect_unknown")                                 \
-  X(SnapshotSequence, "snapshot.last_sequence") /* End of Snapshot's, last merged */
+  X(SnapshotSequence, "snapshot.last_sequence") /* End of Snapshot's, last merged */   \
+  X(SnapshotMergedNs, "snapshot.merged_ns")     /* when, ns since the UNIX epoch */
 
 enum class Counter : uint32_t {
 #define FH_COUNTER_ENUM(id, name) id,
@@ -187,6 +188,7 @@ class ItchFeed {
     set(Counter::SnapshotSuspectAdds, sc.suspectAdds);
     set(Counter::SnapshotSuspectUnknown, sc.suspectUnknown);
     set(Counter::SnapshotSequence, sc.lastSequence);
+    set(Counter::SnapshotMergedNs, sc.mergedNs);
   }
 
   const FeedSequencer& sequencer() const noexcept { return sequencer_; }

@@ -45,6 +45,7 @@ struct SnapshotCounters {
   uint64_t suspectAdds = 0;     // after a merge: Adds of orders already live
   uint64_t suspectUnknown = 0;  // after a merge: references to orders not live
   uint64_t lastSequence = 0;    // End of Snapshot's, of the last snapshot merged
+  uint64_t mergedNs = 0;        // when it was merged (the time load() was given)
   uint64_t waiting = 0;         // 1 while books wait for a snapshot
 };
 
@@ -160,6 +161,7 @@ class SnapshotRecovery {
     counters_.waiting = 0;
     ++counters_.loaded;
     counters_.lastSequence = next;
+    counters_.mergedNs = recvNs;
     handler_.snapshotComplete();
     return true;
   }

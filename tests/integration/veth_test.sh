@@ -428,7 +428,7 @@ print(sum(c[l + ".applied"] for l in lines), c["retransmission.applied"], c["arb
     exact s1
     [[ $(counter feed.joined_at s1) -gt 1 && $(counter snapshot.fetched s1) == 1 ]]
     grep -E '^feed +live$' "$work/s1.stats"
-    grep -E '^snapshot +1 merged of 1 needed; the last to sequence [0-9]+ with [0-9]+ orders' "$work/s1.stats"
+    grep -E '^snapshot +1 merged of 1 needed at [0-9:.]+ UTC; the last to sequence [0-9]+ with [0-9]+ orders' "$work/s1.stats"
     grep -E '^fetches +1: 1 fetched' "$work/s1.stats"
     stop_fhd
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <optional>
 #include <string>
@@ -164,7 +165,17 @@ void feedRows(const Sample& s, const Row& row) {
     if (v(std::string(l) + ".silent") != 0) state += std::string("; ") + l + " silent";
   row("feed", state);
   if (v("snapshot.requests") != 0) {
-    row("snapshot", num(v("snapshot.loaded")) + " merged of " + num(v("snapshot.requests")) + " needed; the last to sequence " +
+    std::string when;
+    if (const uint64_t ns = v("snapshot.merged_ns"); ns != 0) {
+      const time_t secs = time_t(ns / 1'000'000'000);
+      tm utc{};
+      gmtime_r(&secs, &utc);
+      char text[40];
+      std::strftime(text, sizeof text, "%H:%M:%S", &utc);
+      when = std::string(" at ") + text + "." + std::to_string(ns / 1'000'000 % 1000 + 1000).substr(1) + " UTC";
+    }
+    row("snapshot", num(v("snapshot.loaded")) + " merged of " + num(v("snapshot.requests")) + " needed" + when +
+                        "; the last to sequence " +
                         num(v("snapshot.last_sequence")) + " with " + num(v("snapshot.orders")) + " orders, " +
                         num(v("snapshot.replayed")) + " buffered messages applied, " + num(v("snapshot.covered")) +
                         " already in it");
