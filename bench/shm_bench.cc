@@ -184,6 +184,7 @@ int main(int argc, char** argv) {
     reader.join();
   }
   ::unlink(("/dev/shm/" + config.name).c_str());
+  ::unlink(("/dev/shm/." + config.name + ".lock").c_str());  // the name is this process's own
 
   const double pub = median(tPublish), peer = median(tPeer), book = median(tBook), bookPeer = median(tBookPeer);
   std::printf("machine         %u cpus; writer on cpu %d, reader on cpu %d; %d runs (medians)\n", cpus, writerCpu,
