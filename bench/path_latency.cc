@@ -19,15 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "shm/clock.h"
 #include "shm/consumer.h"
 
 namespace {
 
-int64_t realtimeNs() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t realtimeNs() noexcept { return int64_t(fh::shm::realtimeNs()); }
 
 struct Percentiles {
   std::vector<int64_t> v;

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "mold/moldudp64.h"
 #include "record/record.h"
+#include "shm/clock.h"
 #include "sources.h"
 #include "util/endpoint.h"
 #include "xsk/socket.h"
@@ -35,11 +36,7 @@
 
 namespace {
 
-int64_t realtimeNs() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t realtimeNs() noexcept { return int64_t(fh::shm::realtimeNs()); }
 
 // Midnight in New York today, as `fhsim publish --stamp` takes it.
 int64_t easternMidnight() {

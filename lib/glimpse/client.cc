@@ -13,17 +13,14 @@
 #include <vector>
 
 #include "glimpse/glimpse.h"
+#include "shm/clock.h"
 #include "soup/soupbintcp.h"
 
 namespace fh::glimpse {
 
 namespace {
 
-int64_t monotonicMs() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
+int64_t monotonicMs() { return int64_t(shm::clockNs(CLOCK_MONOTONIC) / 1'000'000); }
 
 std::string describe(const Endpoint& e) {
   in_addr a{htonl(e.address)};

@@ -15,6 +15,7 @@
 
 #include "glimpse/glimpse.h"
 #include "listen.h"
+#include "shm/clock.h"
 #include "soup/soupbintcp.h"
 #include "util/bytes.h"
 
@@ -22,11 +23,7 @@ namespace fh::sim {
 
 namespace {
 
-int64_t monotonicMs() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
+int64_t monotonicMs() { return int64_t(shm::clockNs(CLOCK_MONOTONIC) / 1'000'000); }
 
 void storeBe32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (24 - 8 * i));
