@@ -1,5 +1,7 @@
-// The ITCH 5.0 handler that maintains OrderBooks and turns each book event
-// into normalized records (record.h) for a sink: MBO for every order event and
+// The ITCH 5.0 adapter of the venue-neutral OrderBooks: it maps ITCH's shapes
+// onto theirs (the stock locate is the instrument id, 'B'/'S' a Side, Price(4)
+// an i64 in 1e-9), maintains the books, and turns each book event into
+// normalized records (record.h) for a sink: MBO for every order event and
 // trade, MBP-1 whenever the top of a book changes. The sink is a compile-time
 // type with `void mbo(const record::MboMsg&)` and `void mbp1(const
 // record::Mbp1Msg&)`. Each handler returns what the message did to the books
@@ -20,7 +22,7 @@ namespace fh::book {
 // a refused or unknown update).
 struct BookChange {
   static constexpr uint32_t kNoLevel = UINT32_MAX;
-  uint16_t locate = 0;
+  InstrumentId instrument = 0;
   Side side = Side::Bid;
   uint32_t depth = kNoLevel;
   bool shifted = false;  // levels were inserted or removed: every level from `depth` down moved
@@ -48,6 +50,7 @@ concept ItchBookHandler = requires(H& h, const itch::StockDirectory& r, const it
 
 struct BuilderCounters {
   uint64_t locateMismatch = 0;  // a message's locate differs from its order's (order's wins)
+  uint64_t badSide = 0;         // adds whose side is neither 'B' nor 'S' (ignored)
 };
 
 template <class Sink>
@@ -99,50 +102,57 @@ class BookBuilder {
   BookChange on(const itch::AddOrder& m) noexcept {
     const Instrument* in = books_.instrument(m.locate());
     if (in != nullptr && in->symbol[0] == '\0') books_.setSymbol(m.locate(), m.stockRaw());
-    const Update u = books_.add(m.locate(), m.orderRef(), m.side(), m.shares(), m.price());
+    const char side = m.side();
+    if (side != 'B' && side != 'S') {
+      ++counters_.badSide;
+      return {m.locate(), Side::Bid, BookChange::kNoLevel};
+    }
+    const Update u = books_.add(m.locate(), m.orderRef(), side == 'B' ? Side::Bid : Side::Ask, m.shares(),
+                                record::priceFromItch4(m.price()));
     if (u.status != Status::Ok) return {m.locate(), Side::Bid, BookChange::kNoLevel};
     emit(m, u, m.orderRef(), record::Action::Add, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth, u.shifted};
+    return {u.instrument, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderExecuted& m) noexcept {
     const Update u = books_.execute(m.orderRef(), m.executedShares());
     if (!checked(m, u)) return {};
     emit(m, u, m.orderRef(), record::Action::Fill, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth, u.shifted};
+    return {u.instrument, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderExecutedWithPrice& m) noexcept {
     const Update u = books_.execute(m.orderRef(), m.executedShares());
     if (!checked(m, u)) return {};
-    emit(m, u, m.orderRef(), record::Action::Fill, m.executionPrice(), kFlagsLast);
-    return {u.locate, u.side, u.depth, u.shifted};
+    emit(m, u, m.orderRef(), record::Action::Fill, record::priceFromItch4(m.executionPrice()), kFlagsLast);
+    return {u.instrument, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderCancel& m) noexcept {
     const Update u = books_.cancel(m.orderRef(), m.canceledShares());
     if (!checked(m, u)) return {};
     emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth, u.shifted};
+    return {u.instrument, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderDelete& m) noexcept {
     const Update u = books_.remove(m.orderRef());
     if (!checked(m, u)) return {};
     emit(m, u, m.orderRef(), record::Action::Cancel, u.price, kFlagsLast);
-    return {u.locate, u.side, u.depth, u.shifted};
+    return {u.instrument, u.side, u.depth, u.shifted};
   }
 
   BookChange on(const itch::OrderReplace& m) noexcept {
     Update removed;
-    const Update added = books_.replace(m.originalOrderRef(), m.newOrderRef(), m.shares(), m.price(), removed);
+    const Update added = books_.replace(m.originalOrderRef(), m.newOrderRef(), m.shares(),
+                                        record::priceFromItch4(m.price()), removed);
     if (removed.status != Status::Ok) return {};
     checked(m, removed);
     const bool both = added.status == Status::Ok;
     emit(m, removed, m.originalOrderRef(), record::Action::Cancel, removed.price, both ? 0 : kFlagsLast);
-    if (!both) return {removed.locate, removed.side, removed.depth, removed.shifted};
+    if (!both) return {removed.instrument, removed.side, removed.depth, removed.shifted};
     emit(m, added, m.newOrderRef(), record::Action::Add, added.price, kFlagsLast);
-    return {removed.locate, removed.side, removed.depth < added.depth ? removed.depth : added.depth,
+    return {removed.instrument, removed.side, removed.depth < added.depth ? removed.depth : added.depth,
             removed.shifted || added.shifted || removed.depth != added.depth};
   }
 
@@ -163,21 +173,22 @@ class BookBuilder {
 
   bool checked(const itch::MessageView& m, const Update& u) noexcept {
     if (u.status != Status::Ok) return false;
-    counters_.locateMismatch += u.locate != m.locate();
+    counters_.locateMismatch += u.instrument != m.locate();
     return true;
   }
 
-  record::RecordHeader header(record::RType type, uint8_t length, uint16_t locate, uint64_t timestamp) const noexcept {
-    return record::RecordHeader{length, type, 0, locate,
+  record::RecordHeader header(record::RType type, uint8_t length, InstrumentId instrument,
+                              uint64_t timestamp) const noexcept {
+    return record::RecordHeader{length, type, 0, instrument,
                                 static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(timestamp))};
   }
 
   void emit(const itch::MessageView& m, const Update& u, uint64_t orderId, record::Action action,
-            uint32_t price, uint8_t flags) noexcept {
-    const uint8_t bad = books_.instrument(u.locate)->maybeBad ? record::flags::kMaybeBadBook : 0;
-    const record::MboMsg mbo{header(record::RType::Mbo, sizeof(record::MboMsg) / 4, u.locate, m.timestamp()),
+            Price price, uint8_t flags) noexcept {
+    const uint8_t bad = books_.instrument(u.instrument)->maybeBad ? record::flags::kMaybeBadBook : 0;
+    const record::MboMsg mbo{header(record::RType::Mbo, sizeof(record::MboMsg) / 4, u.instrument, m.timestamp()),
                              orderId,
-                             record::priceFromItch4(price),
+                             price,
                              u.shares,
                              static_cast<uint8_t>(flags | bad | extraFlags_),
                              0,
@@ -187,7 +198,7 @@ class BookBuilder {
                              0,
                              static_cast<uint32_t>(sequence_)};
     sink_.mbo(mbo);
-    if (u.depth == 0) top(m, u.locate, mbo);
+    if (u.depth == 0) top(m, u.instrument, mbo);
   }
 
   void trade(const itch::MessageView& m, uint64_t orderId, uint32_t price, uint32_t shares,
@@ -200,9 +211,9 @@ class BookBuilder {
                              recvNs_, 0, static_cast<uint32_t>(sequence_)});
   }
 
-  void top(const itch::MessageView& m, uint16_t locate, const record::MboMsg& cause) noexcept {
+  void top(const itch::MessageView& m, InstrumentId instrument, const record::MboMsg& cause) noexcept {
     record::Mbp1Msg r{};
-    r.hd = header(record::RType::Mbp1, sizeof(record::Mbp1Msg) / 4, locate, m.timestamp());
+    r.hd = header(record::RType::Mbp1, sizeof(record::Mbp1Msg) / 4, instrument, m.timestamp());
     r.price = cause.price;
     r.size = cause.size;
     r.action = cause.action;
@@ -211,21 +222,21 @@ class BookBuilder {
     r.depth = 0;
     r.tsRecv = recvNs_;
     r.sequence = cause.sequence;
-    r.levels[0] = topOfBook(locate);
+    r.levels[0] = topOfBook(instrument);
     sink_.mbp1(r);
   }
 
-  record::BidAskPair topOfBook(uint16_t locate) const noexcept {
+  record::BidAskPair topOfBook(InstrumentId instrument) const noexcept {
     record::BidAskPair p{record::kUndefPrice, record::kUndefPrice, 0, 0, 0, 0};
-    if (books_.depth(locate, Side::Bid) > 0) {
-      const PriceLevel b = books_.level(locate, Side::Bid, 0);
-      p.bidPx = record::priceFromItch4(b.price);
+    if (books_.depth(instrument, Side::Bid) > 0) {
+      const PriceLevel b = books_.level(instrument, Side::Bid, 0);
+      p.bidPx = b.price;
       p.bidSz = b.shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(b.shares);
       p.bidCt = b.orders;
     }
-    if (books_.depth(locate, Side::Ask) > 0) {
-      const PriceLevel a = books_.level(locate, Side::Ask, 0);
-      p.askPx = record::priceFromItch4(a.price);
+    if (books_.depth(instrument, Side::Ask) > 0) {
+      const PriceLevel a = books_.level(instrument, Side::Ask, 0);
+      p.askPx = a.price;
       p.askSz = a.shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(a.shares);
       p.askCt = a.orders;
     }

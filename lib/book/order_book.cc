@@ -20,6 +20,13 @@ OrderBooks::OrderBooks(const BookConfig& config) : config_(config) {
   config_.maxInstruments = std::clamp<uint32_t>(config_.maxInstruments, 2, 65536);
   config_.maxOrders = std::clamp<uint32_t>(config_.maxOrders, 16, 1u << 30);
   config_.maxLevels = std::clamp<uint32_t>(config_.maxLevels, 64, 1u << 30);
+  config_.priceTick = std::clamp<Price>(config_.priceTick, 1, UINT32_MAX);
+  const auto tick = static_cast<uint64_t>(config_.priceTick);
+  tickShift_ = std::countr_zero(tick);
+  const uint64_t odd = tick >> tickShift_;
+  tickInverse_ = odd;  // correct to 3 bits; each Newton step doubles that
+  for (int i = 0; i < 5; ++i) tickInverse_ *= 2 - odd * tickInverse_;
+  tickBias_ = kTickBias * tick;
   books_ = std::make_unique<BookSlot[]>(config_.maxInstruments);
   // Open addressing at a load factor of at most one half.
   const size_t slots = std::bit_ceil(size_t{config_.maxOrders} * 2);
@@ -49,7 +56,7 @@ size_t OrderBooks::reservedBytes() const noexcept {
          size_t{config_.maxInstruments} * sizeof(BookSlot);
 }
 
-Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
+OrderBooks::Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
   for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
     Order& o = orders_.get()[i];
     if (o.free()) return nullptr;
@@ -57,7 +64,7 @@ Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
   }
 }
 
-Order* OrderBooks::insertSlot(uint64_t ref) noexcept {
+OrderBooks::Order* OrderBooks::insertSlot(uint64_t ref) noexcept {
   if (liveOrders_ >= config_.maxOrders) return nullptr;
   for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
     Order& o = orders_[i];
@@ -83,8 +90,6 @@ void OrderBooks::eraseSlot(Order* slot) noexcept {
   orders_[hole] = Order{};
   --liveOrders_;
 }
-
-const Order* OrderBooks::findOrder(uint64_t ref) const noexcept { return findSlot(ref); }
 
 // A free block's first slot holds its links: key = next, shares = previous,
 // orders = kFreeMark | class (a live level never counts 2^31 orders).
@@ -144,10 +149,10 @@ uint32_t OrderBooks::lowerBound(const Ladder& ladder, uint32_t key) const noexce
   return static_cast<uint32_t>(it - base);
 }
 
-Status OrderBooks::addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares, uint32_t& depth,
+Status OrderBooks::addToLevel(InstrumentId instrument, Side side, uint32_t ticks, uint32_t shares, uint32_t& depth,
                               bool& shifted) noexcept {
-  Ladder& ladder = books_[locate].sides[static_cast<int>(side)];
-  const uint32_t key = keyOf(side, price);
+  Ladder& ladder = books_[instrument].sides[static_cast<int>(side)];
+  const uint32_t key = keyOf(side, ticks);
   const uint32_t pos = lowerBound(ladder, key);
   Level* base = levels_.get() + ladder.offset;
   if (pos < ladder.size && base[pos].key == key) {
@@ -180,8 +185,8 @@ Status OrderBooks::addToLevel(uint16_t locate, Side side, uint32_t price, uint32
 // Takes shares (and, when the order is gone, the order) from its level; returns
 // the level's depth from the top before the change.
 uint32_t OrderBooks::takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder, bool& shifted) noexcept {
-  Ladder& ladder = books_[order.locate()].sides[static_cast<int>(order.side())];
-  const uint32_t key = keyOf(order.side(), order.price());
+  Ladder& ladder = books_[order.instrument()].sides[static_cast<int>(order.side())];
+  const uint32_t key = keyOf(order.side(), order.ticks());
   const uint32_t pos = lowerBound(ladder, key);
   Level* base = levels_.get() + ladder.offset;
   // A live order always has its level; the store never lets them disagree.
@@ -201,30 +206,31 @@ uint32_t OrderBooks::takeFromLevel(const Order& order, uint32_t shares, bool las
   return depth;
 }
 
-Update OrderBooks::add(uint16_t locate, uint64_t ref, char sideCode, uint32_t shares,
-                       uint32_t price) noexcept {
-  Update u{Status::Ok, Side::Bid, locate, price, shares, shares, 0};
-  if (locate == 0 || locate >= config_.maxInstruments) {
-    ++counters_.badLocate;
-    u.status = Status::BadLocate;
+Update OrderBooks::add(InstrumentId instrument, uint64_t ref, Side side, uint32_t shares, Price price) noexcept {
+  Update u{Status::Ok, side, instrument, price, shares, shares, 0};
+  if (instrument == 0 || instrument >= config_.maxInstruments) {
+    ++counters_.badInstrument;
+    u.status = Status::BadInstrument;
     return u;
   }
-  if (sideCode != 'B' && sideCode != 'S') {
-    ++counters_.badSide;
-    u.status = Status::BadSide;
-    return u;
-  }
-  u.side = sideCode == 'B' ? Side::Bid : Side::Ask;
+  Instrument& in = books_[instrument].instrument;
   if (liveOrders_ >= config_.maxOrders) {
     ++counters_.orderStoreFull;
-    books_[locate].instrument.maybeBad = true;
+    in.maybeBad = true;
     u.status = Status::OrderStoreFull;
     return u;
   }
-  if (ref > Order::kMaxRef) {
+  if (ref > kMaxOrderRef) {
     ++counters_.refTooLarge;
-    books_[locate].instrument.maybeBad = true;
+    in.maybeBad = true;
     u.status = Status::RefTooLarge;
+    return u;
+  }
+  const uint64_t ticks = ticksOf(price);
+  if (ticks > UINT32_MAX) {
+    ++counters_.badPrice;
+    in.maybeBad = true;
+    u.status = Status::BadPrice;
     return u;
   }
   Order* slot = insertSlot(ref);
@@ -233,14 +239,14 @@ Update OrderBooks::add(uint16_t locate, uint64_t ref, char sideCode, uint32_t sh
     u.status = Status::DuplicateOrder;
     return u;
   }
-  const Status s = addToLevel(locate, u.side, price, shares, u.depth, u.shifted);
+  const Status s = addToLevel(instrument, side, static_cast<uint32_t>(ticks), shares, u.depth, u.shifted);
   if (s != Status::Ok) {
     ++counters_.levelStoreFull;
-    books_[locate].instrument.maybeBad = true;
+    in.maybeBad = true;
     u.status = s;
     return u;
   }
-  *slot = Order{ref, price, shares, locate, u.side};
+  *slot = Order{ref, static_cast<uint32_t>(ticks), shares, instrument, side};
   ++liveOrders_;
   ++counters_.adds;
   return u;
@@ -261,12 +267,12 @@ Update OrderBooks::reduce(uint64_t ref, uint32_t shares, bool all) noexcept {
     shares = open;
   }
   const bool gone = shares == open;
-  u = Update{Status::Ok, o->side(), o->locate(), o->price(), shares, open - shares, 0};
+  u = Update{Status::Ok, o->side(), o->instrument(), priceOf(o->ticks()), shares, open - shares, 0};
   u.depth = takeFromLevel(*o, shares, gone, u.shifted);
   if (gone)
     eraseSlot(o);
   else
-    o->shares_ = open - shares;
+    o->setShares(open - shares);
   return u;
 }
 
@@ -288,7 +294,7 @@ Update OrderBooks::remove(uint64_t ref) noexcept {
   return u;
 }
 
-Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, uint32_t price,
+Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, Price price,
                            Update& removed) noexcept {
   const Order* old = findSlot(oldRef);
   if (old == nullptr) {
@@ -299,32 +305,30 @@ Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, ui
   // A replace onto a live reference would lose the old order for nothing.
   if (newRef != oldRef && findSlot(newRef) != nullptr) {
     ++counters_.duplicateOrder;
-    removed = Update{Status::DuplicateOrder, old->side(), old->locate(), old->price(), 0, old->shares(), 0};
+    removed = Update{Status::DuplicateOrder, old->side(), old->instrument(), priceOf(old->ticks()), 0, old->shares(), 0};
     return removed;
   }
-  const uint16_t locate = old->locate();
-  const char side = old->side() == Side::Bid ? 'B' : 'S';
+  const InstrumentId instrument = old->instrument();
+  const Side side = old->side();
   removed = reduce(oldRef, 0, true);
-  const Update added = add(locate, newRef, side, shares, price);
+  const Update added = add(instrument, newRef, side, shares, price);
   counters_.adds -= added.status == Status::Ok;  // counted as a replace, not an add
   counters_.replaces += added.status == Status::Ok;
   return added;
 }
 
-void OrderBooks::setSymbol(uint16_t locate, const uint8_t* symbol8) noexcept {
-  if (locate == 0 || locate >= config_.maxInstruments) return;
-  std::memcpy(books_[locate].instrument.symbol.data(), symbol8, 8);
+void OrderBooks::setSymbol(InstrumentId instrument, const uint8_t* symbol8) noexcept {
+  if (instrument == 0 || instrument >= config_.maxInstruments) return;
+  std::memcpy(books_[instrument].instrument.symbol.data(), symbol8, 8);
 }
 
-void OrderBooks::setSymbol(uint16_t locate, const char (&symbol)[8]) noexcept {
-  setSymbol(locate, reinterpret_cast<const uint8_t*>(symbol));
+void OrderBooks::setSymbol(InstrumentId instrument, const char (&symbol)[8]) noexcept {
+  setSymbol(instrument, reinterpret_cast<const uint8_t*>(symbol));
 }
 
-void OrderBooks::setTradingState(uint16_t locate, char state) noexcept {
-  if (locate == 0 || locate >= config_.maxInstruments) return;
-  books_[locate].instrument.tradingState = state;
+void OrderBooks::setTradingState(InstrumentId instrument, char state) noexcept {
+  if (instrument == 0 || instrument >= config_.maxInstruments) return;
+  books_[instrument].instrument.tradingState = state;
 }
-
-
 
 }  // namespace fh::book

@@ -1,16 +1,21 @@
 // Full-depth order books for every instrument of one feed: all live orders
 // (L3) keyed by order reference, and for each instrument and side the price
 // levels they form (L2: price, total shares, order count), best first.
-// Every store is sized and touched once at construction from BookConfig; the
-// update methods never allocate, never throw, and count what they refuse.
-// One writer thread owns an OrderBooks; nothing here is safe to share.
+// Venue-neutral: instruments are small integer ids, sides a Side, prices i64
+// in 1e-9 as in the records; a protocol adapter (book_builder.h for ITCH)
+// converts its wire shapes. Every store is sized and touched once at
+// construction from BookConfig; the update methods never allocate, never
+// throw, and count what they refuse. One writer thread owns an OrderBooks;
+// nothing here is safe to share.
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "util/huge_array.h"
@@ -20,58 +25,55 @@ namespace fh::book {
 
 enum class Side : uint8_t { Bid = 0, Ask = 1 };
 
+// An instrument's id in its feed: 1 .. maxInstruments - 1 (0 is none). ITCH's
+// stock locate is used as it is.
+using InstrumentId = uint32_t;
+
+// A price in 1e-9 of the currency unit (DBN's fixed point), signed.
+using Price = int64_t;
+
 struct BookConfig {
-  uint32_t maxInstruments = 65536;  // stock locates 0 .. maxInstruments-1
+  uint32_t maxInstruments = 65536;  // ids 0 .. maxInstruments-1 (at most 65536)
   uint32_t maxOrders = 1u << 23;    // live orders at once (at most 2^30)
   // Slots of the level arena (rounded up to a power of two). A book side
   // with n levels holds a block of max(4, bit_ceil(n)) slots (and, while it
   // grows, the old block too), so the arena holds at least maxLevels / 4
   // levels however they spread over books; one side can reach maxLevels / 2.
   uint32_t maxLevels = 1u << 23;
+  // The venue's price grid in 1e-9 (1 .. 2^32-1): every price a book holds is
+  // a whole number of ticks, at most 2^31 ticks either side of zero. The
+  // stores keep 32-bit tick numbers, which keeps an order in 16 bytes. The
+  // default is ITCH's Price(4), 1e-4: prices within +-214,748.3647.
+  Price priceTick = 100'000;
 };
 
-// A price level as consumers see it; price in ITCH Price(4) units.
+// A price level as consumers see it.
 struct PriceLevel {
-  uint32_t price;
+  Price price;
   uint32_t orders;
   uint64_t shares;
 };
 
-// One live order in 16 bytes, four to a cache line: the reference (below
-// 2^47, far above any day's), the side and the locate share one word.
-class Order {
- public:
-  static constexpr uint64_t kMaxRef = (uint64_t{1} << 47) - 1;
-
-  Order() = default;
-  Order(uint64_t ref, uint32_t price, uint32_t shares, uint16_t locate, Side side) noexcept
-      : key_(ref << 17 | uint64_t{side == Side::Ask} << 16 | locate), price_(price), shares_(shares) {}
-
-  uint64_t ref() const noexcept { return key_ >> 17; }
-  uint16_t locate() const noexcept { return static_cast<uint16_t>(key_); }  // 0 marks a free slot
-  Side side() const noexcept { return (key_ >> 16 & 1) != 0 ? Side::Ask : Side::Bid; }
-  uint32_t price() const noexcept { return price_; }
-  uint32_t shares() const noexcept { return shares_; }  // still open
-
- private:
-  friend class OrderBooks;
-  bool free() const noexcept { return static_cast<uint16_t>(key_) == 0; }
-  bool is(uint64_t ref) const noexcept { return key_ >> 17 == ref; }
-
-  uint64_t key_ = 0;
-  uint32_t price_ = 0;
-  uint32_t shares_ = 0;
+// A live order as the read side sees it.
+struct LiveOrder {
+  uint64_t ref;
+  InstrumentId instrument;
+  Side side;
+  Price price;
+  uint32_t shares;  // still open
 };
-static_assert(sizeof(Order) == 16);
+
+// Order references at most this are kept; an add of a larger one is refused.
+inline constexpr uint64_t kMaxOrderRef = (uint64_t{1} << 47) - 1;
 
 enum class Status : uint8_t {
   Ok,
   UnknownOrder,    // reference to an order that is not live (ignored)
   DuplicateOrder,  // add of an order reference that is already live (ignored)
-  BadLocate,       // locate 0 or beyond maxInstruments (ignored)
-  BadSide,         // side neither 'B' nor 'S' (ignored)
+  BadInstrument,   // id 0 or beyond maxInstruments (ignored)
+  BadPrice,        // not on the tick grid or out of its range (ignored; the book is marked maybe-bad)
   OrderStoreFull,  // maxOrders reached (ignored; the book is marked maybe-bad)
-  RefTooLarge,     // an add's reference above Order::kMaxRef (ignored; the book is marked maybe-bad)
+  RefTooLarge,     // an add's reference above kMaxOrderRef (ignored; the book is marked maybe-bad)
   LevelStoreFull,  // no arena block for the level (ignored; the book is marked maybe-bad)
 };
 
@@ -79,8 +81,8 @@ enum class Status : uint8_t {
 struct Update {
   Status status;
   Side side;
-  uint16_t locate;
-  uint32_t price;
+  InstrumentId instrument;
+  Price price;
   uint32_t shares;     // shares added, executed or canceled by this operation
   uint32_t remaining;  // shares the order still has open afterwards
   uint32_t depth;      // index of the touched level from the top, before the change
@@ -89,10 +91,11 @@ struct Update {
 
 struct BookCounters {
   uint64_t adds = 0, executions = 0, cancels = 0, deletes = 0, replaces = 0;
-  uint64_t unknownOrder = 0, duplicateOrder = 0, badLocate = 0, badSide = 0;
+  uint64_t unknownOrder = 0, duplicateOrder = 0, badInstrument = 0;
+  uint64_t badPrice = 0;      // adds refused: off the tick grid or out of its range
   uint64_t overExecuted = 0;  // executed/canceled more shares than open (clamped)
   uint64_t orderStoreFull = 0, levelStoreFull = 0;
-  uint64_t refTooLarge = 0;  // adds refused: reference above Order::kMaxRef
+  uint64_t refTooLarge = 0;  // adds refused: reference above kMaxOrderRef
 };
 
 struct Instrument {
@@ -109,35 +112,34 @@ class OrderBooks {
   OrderBooks(const OrderBooks&) = delete;
   OrderBooks& operator=(const OrderBooks&) = delete;
 
-  Update add(uint16_t locate, uint64_t ref, char side, uint32_t shares, uint32_t price) noexcept;
+  Update add(InstrumentId instrument, uint64_t ref, Side side, uint32_t shares, Price price) noexcept;
   Update execute(uint64_t ref, uint32_t shares) noexcept;
   Update cancel(uint64_t ref, uint32_t shares) noexcept;
   Update remove(uint64_t ref) noexcept;
   // The old order leaves the book and the new one enters with fresh priority;
-  // on the same locate and side. `removed` describes the first half.
-  Update replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, uint32_t price,
-                 Update& removed) noexcept;
+  // on the same instrument and side. `removed` describes the first half.
+  Update replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, Price price, Update& removed) noexcept;
 
   // Hints that an update of this order (or book) is coming: a caller that can
   // see messages ahead (a batch of packets, a file) hides the memory latency.
   void prefetchOrder(uint64_t ref) const noexcept { prefetchLine(&orders_[home(ref)]); }
-  void prefetchBook(uint16_t locate) const noexcept {
-    if (locate < config_.maxInstruments) prefetchLine(&books_[locate]);
+  void prefetchBook(InstrumentId instrument) const noexcept {
+    if (instrument < config_.maxInstruments) prefetchLine(&books_[instrument]);
   }
   // The best levels of both sides; reads the book slot, so prefetch that first.
-  void prefetchTop(uint16_t locate) const noexcept {
-    if (locate >= config_.maxInstruments) return;
-    for (const Ladder& l : books_[locate].sides)
+  void prefetchTop(InstrumentId instrument) const noexcept {
+    if (instrument >= config_.maxInstruments) return;
+    for (const Ladder& l : books_[instrument].sides)
       if (l.size > 0) prefetchLine(&levels_[l.offset + l.size - 1]);
   }
   // Levels [bidFrom, bidTo) and [askFrom, askTo) from the top of each side
   // (a snapshot of the book follows).
-  void prefetchLevels(uint16_t locate, uint32_t bidFrom, uint32_t bidTo, uint32_t askFrom,
+  void prefetchLevels(InstrumentId instrument, uint32_t bidFrom, uint32_t bidTo, uint32_t askFrom,
                       uint32_t askTo) const noexcept {
-    if (locate >= config_.maxInstruments) return;
+    if (instrument >= config_.maxInstruments) return;
     const uint32_t from[2] = {bidFrom, askFrom}, to[2] = {bidTo, askTo};
     for (int side = 0; side < 2; ++side) {
-      const Ladder& l = books_[locate].sides[side];
+      const Ladder& l = books_[instrument].sides[side];
       const uint32_t n = std::min(to[side], l.size);
       if (from[side] >= n) continue;
       const Level* best = &levels_[l.offset + l.size - 1];
@@ -150,26 +152,31 @@ class OrderBooks {
   // session starts empty. Counters go on. Touches every store: not for the hot path.
   void clear() noexcept;
 
-  void setSymbol(uint16_t locate, const char (&symbol)[8]) noexcept;
-  void setSymbol(uint16_t locate, const uint8_t* symbol8) noexcept;
-  void setTradingState(uint16_t locate, char state) noexcept;
+  void setSymbol(InstrumentId instrument, const char (&symbol)[8]) noexcept;
+  void setSymbol(InstrumentId instrument, const uint8_t* symbol8) noexcept;
+  void setTradingState(InstrumentId instrument, char state) noexcept;
 
   // --- read side (same thread, or after the writer stopped) ---
   uint32_t maxInstruments() const noexcept { return config_.maxInstruments; }
-  const Instrument* instrument(uint16_t locate) const noexcept {
-    return locate < config_.maxInstruments ? &books_[locate].instrument : nullptr;
+  Price priceTick() const noexcept { return config_.priceTick; }
+  const Instrument* instrument(InstrumentId instrument) const noexcept {
+    return instrument < config_.maxInstruments ? &books_[instrument].instrument : nullptr;
   }
-  uint32_t depth(uint16_t locate, Side side) const noexcept {
-    if (locate >= config_.maxInstruments) return 0;
-    return books_[locate].sides[static_cast<int>(side)].size;
+  uint32_t depth(InstrumentId instrument, Side side) const noexcept {
+    if (instrument >= config_.maxInstruments) return 0;
+    return books_[instrument].sides[static_cast<int>(side)].size;
   }
   // Level `index` from the top (0 = best); index < depth().
-  PriceLevel level(uint16_t locate, Side side, uint32_t index) const noexcept {
-    const Ladder& ladder = books_[locate].sides[static_cast<int>(side)];
+  PriceLevel level(InstrumentId instrument, Side side, uint32_t index) const noexcept {
+    const Ladder& ladder = books_[instrument].sides[static_cast<int>(side)];
     const Level& l = levels_[ladder.offset + ladder.size - 1 - index];
-    return PriceLevel{side == Side::Bid ? l.key : ~l.key, l.orders, l.shares};
+    return PriceLevel{priceOf(side == Side::Bid ? l.key : ~l.key), l.orders, l.shares};
   }
-  const Order* findOrder(uint64_t ref) const noexcept;
+  std::optional<LiveOrder> findOrder(uint64_t ref) const noexcept {
+    const Order* o = findSlot(ref);
+    if (o == nullptr) return std::nullopt;
+    return view(*o);
+  }
   uint64_t liveOrders() const noexcept { return liveOrders_; }
   uint64_t liveLevels() const noexcept { return liveLevels_; }
   const BookCounters& counters() const noexcept { return counters_; }
@@ -178,14 +185,39 @@ class OrderBooks {
 
   // Visits every live order of one instrument (any order); off the hot path.
   template <class F>
-  void forEachOrder(uint16_t locate, F&& f) const {
+  void forEachOrder(InstrumentId instrument, F&& f) const {
+    if (instrument == 0 || instrument >= config_.maxInstruments) return;
     for (size_t i = 0; i <= orderMask_; ++i)
-      if (orders_[i].locate() == locate && locate != 0) f(orders_[i]);
+      if (orders_[i].instrument() == instrument) f(view(orders_[i]));
   }
 
  private:
+  // One live order in 16 bytes, four to a cache line: the reference (at most
+  // kMaxOrderRef, far above any day's), the side and the instrument share one
+  // word; the price is its tick number biased by 2^31 (ticks(), priceOf()).
+  class Order {
+   public:
+    Order() = default;
+    Order(uint64_t ref, uint32_t ticks, uint32_t shares, InstrumentId instrument, Side side) noexcept
+        : key_(ref << 17 | uint64_t{side == Side::Ask} << 16 | instrument), ticks_(ticks), shares_(shares) {}
+    uint64_t ref() const noexcept { return key_ >> 17; }
+    InstrumentId instrument() const noexcept { return static_cast<uint16_t>(key_); }  // 0 marks a free slot
+    Side side() const noexcept { return (key_ >> 16 & 1) != 0 ? Side::Ask : Side::Bid; }
+    uint32_t ticks() const noexcept { return ticks_; }
+    uint32_t shares() const noexcept { return shares_; }
+    bool free() const noexcept { return static_cast<uint16_t>(key_) == 0; }
+    bool is(uint64_t ref) const noexcept { return key_ >> 17 == ref; }
+    void setShares(uint32_t shares) noexcept { shares_ = shares; }
+
+   private:
+    uint64_t key_ = 0;
+    uint32_t ticks_ = 0;
+    uint32_t shares_ = 0;
+  };
+  static_assert(sizeof(Order) == 16);
+
   struct Level {
-    uint32_t key;  // price for bids, ~price for asks: ascending, best at the back
+    uint32_t key;  // biased ticks for bids, ~ticks for asks: ascending, best at the back
     uint32_t orders;
     uint64_t shares;
   };
@@ -201,6 +233,24 @@ class OrderBooks {
   static constexpr uint8_t kNoBlock = 0xFF;
   static constexpr unsigned kSizeClasses = 30;  // blocks of 4 << class slots
   static constexpr uint32_t kFreeMark = 0x80000000u;  // in Level::orders of a free block's first slot
+  static constexpr uint64_t kTickBias = uint64_t{1} << 31;
+
+  // The biased tick number of a price: (price / tick) + 2^31 when the price is
+  // on the grid and in range, else a value of 2^32 or more. Exact division by
+  // a multiplication (Granlund and Montgomery's divisibility test): with
+  // tick = odd * 2^shift, u = price + 2^31 tick is a multiple of tick exactly
+  // when rotr(u * odd^-1, shift) <= (2^64 - 1) / tick, and then that is the
+  // quotient; every quotient in range is below 2^32 <= (2^64 - 1) / tick.
+  uint64_t ticksOf(Price price) const noexcept {
+    const uint64_t u = static_cast<uint64_t>(price) + tickBias_;
+    return std::rotr(u * tickInverse_, tickShift_);
+  }
+  Price priceOf(uint32_t ticks) const noexcept {
+    return (static_cast<Price>(ticks) - static_cast<Price>(kTickBias)) * config_.priceTick;
+  }
+  LiveOrder view(const Order& o) const noexcept {
+    return LiveOrder{o.ref(), o.instrument(), o.side(), priceOf(o.ticks()), o.shares()};
+  }
 
   Order* findSlot(uint64_t ref) const noexcept;
   Order* insertSlot(uint64_t ref) noexcept;  // nullptr if present or full
@@ -212,9 +262,9 @@ class OrderBooks {
     return (ref + (ref >> orderShift_) * 0x9E3779B97F4A7C15ull) & orderMask_;
   }
 
-  static uint32_t keyOf(Side side, uint32_t price) noexcept { return side == Side::Bid ? price : ~price; }
+  static uint32_t keyOf(Side side, uint32_t ticks) noexcept { return side == Side::Bid ? ticks : ~ticks; }
   uint32_t lowerBound(const Ladder& ladder, uint32_t key) const noexcept;
-  Status addToLevel(uint16_t locate, Side side, uint32_t price, uint32_t shares, uint32_t& depth,
+  Status addToLevel(InstrumentId instrument, Side side, uint32_t ticks, uint32_t shares, uint32_t& depth,
                     bool& shifted) noexcept;
   uint32_t takeFromLevel(const Order& order, uint32_t shares, bool lastOfOrder, bool& shifted) noexcept;
   Update reduce(uint64_t ref, uint32_t shares, bool all) noexcept;
@@ -227,6 +277,9 @@ class OrderBooks {
   static uint32_t blockLevels(uint8_t sizeClass) noexcept { return 4u << sizeClass; }
 
   BookConfig config_;
+  uint64_t tickBias_ = 0;     // 2^31 ticks, in 1e-9
+  uint64_t tickInverse_ = 0;  // the inverse of the tick's odd part, modulo 2^64
+  int tickShift_ = 0;         // the tick's power of two
   std::unique_ptr<BookSlot[]> books_;
   HugeArray<Order> orders_;
   size_t orderMask_ = 0;

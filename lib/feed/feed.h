@@ -39,6 +39,8 @@ namespace fh::feed {
   X(BadLocate, "book.bad_locate")                                                       \
   X(StoreFull, "book.store_full")               /* order or level store full */         \
   X(RefTooLarge, "book.ref_too_large")          /* adds refused: reference >= 2^47 */  \
+  X(BadPrice, "book.bad_price")                 /* adds refused: price off its grid */ \
+  X(BadSide, "book.bad_side")                   /* adds refused: side not 'B' or 'S' */ \
   X(LiveOrders, "book.live_orders")                                                     \
   X(LiveLevels, "book.live_levels")                                                     \
   X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \
@@ -164,9 +166,11 @@ class ItchFeed {
     set(Counter::FramesSkipped, framesSkipped);
     set(Counter::UnknownOrder, b.unknownOrder);
     set(Counter::DuplicateOrder, b.duplicateOrder);
-    set(Counter::BadLocate, b.badLocate);
+    set(Counter::BadLocate, b.badInstrument);
     set(Counter::StoreFull, b.orderStoreFull + b.levelStoreFull);
     set(Counter::RefTooLarge, b.refTooLarge);
+    set(Counter::BadPrice, b.badPrice);
+    set(Counter::BadSide, handler_.builderCounters().badSide);
     set(Counter::LiveOrders, books.liveOrders());
     set(Counter::LiveLevels, books.liveLevels());
     set(Counter::StaleBooks, handler_.counters().staleBooks);

@@ -166,9 +166,9 @@ class ItchHandler {
     if (m.locate() < books_.maxInstruments() && !state_[m.locate()].listed) list(m.locate());  // a capture that began after the directory
     if (c.depth != book::BookChange::kNoLevel) {
       changed(c);
-    } else if (const book::Instrument* in = books_.instrument(c.locate); in != nullptr && in->maybeBad) {
-      touch(c.locate);  // a refused add left the book maybe-bad: its status changes
-      queue(c.locate);
+    } else if (const book::Instrument* in = books_.instrument(c.instrument); in != nullptr && in->maybeBad) {
+      touch(c.instrument);  // a refused add left the book maybe-bad: its status changes
+      queue(c.instrument);
     }
   }
   void on(const itch::OrderExecuted& m) noexcept { changed(builder_.on(m)); }
@@ -197,6 +197,7 @@ class ItchHandler {
   bool stale() const noexcept { return feedStale_; }
   const itch::DecodeCounters& decodeCounters() const noexcept { return decode_; }
   const HandlerCounters& counters() const noexcept { return counters_; }
+  const book::BuilderCounters& builderCounters() const noexcept { return builder_.counters(); }
   const book::OrderBooks& books() const noexcept { return books_; }
 
  private:
@@ -245,10 +246,10 @@ class ItchHandler {
 
   // A message applied to a book; its snapshot is due if a published level moved.
   void changed(const book::BookChange& c) noexcept {
-    if (c.depth == book::BookChange::kNoLevel || c.locate == 0 || c.locate >= books_.maxInstruments()) return;
-    touch(c.locate);
+    if (c.depth == book::BookChange::kNoLevel || c.instrument == 0 || c.instrument >= books_.maxInstruments()) return;
+    touch(c.instrument);
     if (c.depth >= depth_) return;
-    BookState& b = state_[c.locate];
+    BookState& b = state_[c.instrument];
     const int side = static_cast<int>(c.side);
     const uint8_t bit = static_cast<uint8_t>(1u << side);
     uint8_t& from = b.from[side];
@@ -260,10 +261,10 @@ class ItchHandler {
       from = std::min(from, depth);
       b.single = static_cast<uint8_t>(b.single & ~bit);
     }
-    queue(c.locate);
+    queue(c.instrument);
   }
 
-  void touch(uint16_t locate) noexcept {
+  void touch(book::InstrumentId locate) noexcept {
     BookState& b = state_[locate];
     b.lastSequence = sequence_;
     b.tsRecv = recvNs_;
@@ -271,11 +272,11 @@ class ItchHandler {
     ++b.updates;
   }
 
-  void queue(uint16_t locate) noexcept {
+  void queue(book::InstrumentId locate) noexcept {
     BookState& b = state_[locate];
     if (b.queued) return;
     b.queued = true;
-    dirty_[dirtyCount_++] = locate;
+    dirty_[dirtyCount_++] = static_cast<uint16_t>(locate);  // below maxInstruments <= 65536
   }
 
   // A change of the whole feed's state: a status record for every listed
@@ -347,7 +348,7 @@ class ItchHandler {
       const uint32_t n = std::min(books_.depth(locate, side), depth_);
       for (uint32_t k = r.from; k < std::min(n, r.to); ++k) {
         const book::PriceLevel l = books_.level(locate, side, k);
-        out[k] = shm::Level{record::priceFromItch4(l.price), l.shares, l.orders, 0};
+        out[k] = shm::Level{l.price, l.shares, l.orders, 0};
       }
       return n;
     };

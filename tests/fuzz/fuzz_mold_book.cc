@@ -30,11 +30,11 @@ void checkBooks(const fh::book::OrderBooks& books) {
   for (uint32_t locate = 1; locate < books.maxInstruments(); ++locate) {
     const auto loc = static_cast<uint16_t>(locate);
     for (auto side : {fh::book::Side::Bid, fh::book::Side::Ask}) {
-      std::map<uint32_t, std::pair<uint64_t, uint32_t>> expected;
-      books.forEachOrder(loc, [&](const fh::book::Order& o) {
-        if (o.side() != side) return;
-        auto& e = expected[o.price()];
-        e.first += o.shares();
+      std::map<fh::book::Price, std::pair<uint64_t, uint32_t>> expected;
+      books.forEachOrder(loc, [&](const fh::book::LiveOrder& o) {
+        if (o.side != side) return;
+        auto& e = expected[o.price];
+        e.first += o.shares;
         e.second += 1;
       });
       if (books.depth(loc, side) != expected.size()) std::abort();

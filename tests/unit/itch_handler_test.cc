@@ -97,7 +97,7 @@ struct Fixture {
         const fh::book::PriceLevel l = books.level(locate, side, i);
         const shm::Level& p = side == Side::Bid ? c.bids[i] : c.asks[i];
         INFO("locate " << locate << " side " << int(side) << " level " << i);
-        REQUIRE(p.price == rec::priceFromItch4(l.price));
+        REQUIRE(p.price == l.price);
         REQUIRE(p.shares == l.shares);
         REQUIRE(p.orders == l.orders);
       }

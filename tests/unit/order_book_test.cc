@@ -20,6 +20,9 @@ using fh::book::Status;
 
 namespace {
 
+// ITCH's Price(4) in the books' 1e-9.
+constexpr fh::book::Price px(uint32_t itch4) { return fh::record::priceFromItch4(itch4); }
+
 BookConfig smallConfig() {
   BookConfig c;
   c.maxInstruments = 64;
@@ -63,17 +66,17 @@ void requireSame(const OrderBooks& books, const Model& model, uint16_t locates) 
       for (uint32_t i = 0; i < expected.size(); ++i) {
         const auto l = books.level(locate, side, i);
         INFO("locate " << locate << " side " << int(side) << " level " << i);
-        REQUIRE(l.price == std::get<0>(expected[i]));
+        REQUIRE(l.price == px(std::get<0>(expected[i])));
         REQUIRE(l.shares == std::get<1>(expected[i]));
         REQUIRE(l.orders == std::get<2>(expected[i]));
       }
     }
   for (const auto& [ref, o] : model.orders) {
-    const fh::book::Order* found = books.findOrder(ref);
-    REQUIRE(found != nullptr);
-    REQUIRE(found->shares() == o.shares);
-    REQUIRE(found->price() == o.price);
-    REQUIRE(found->locate() == o.locate);
+    const auto found = books.findOrder(ref);
+    REQUIRE(found.has_value());
+    REQUIRE(found->shares == o.shares);
+    REQUIRE(found->price == px(o.price));
+    REQUIRE(found->instrument == o.locate);
   }
 }
 
@@ -81,25 +84,25 @@ void requireSame(const OrderBooks& books, const Model& model, uint16_t locates) 
 
 TEST_CASE("book: adds aggregate into price levels, best first on each side", "[book]") {
   OrderBooks books(smallConfig());
-  REQUIRE(books.add(5, 1, 'B', 100, 1000'0000).status == Status::Ok);
-  REQUIRE(books.add(5, 2, 'B', 200, 1000'0000).status == Status::Ok);
-  REQUIRE(books.add(5, 3, 'B', 300, 999'0000).status == Status::Ok);
-  REQUIRE(books.add(5, 4, 'S', 50, 1001'0000).status == Status::Ok);
-  REQUIRE(books.add(5, 5, 'S', 70, 1002'0000).status == Status::Ok);
+  REQUIRE(books.add(5, 1, Side::Bid, 100, px(1000'0000)).status == Status::Ok);
+  REQUIRE(books.add(5, 2, Side::Bid, 200, px(1000'0000)).status == Status::Ok);
+  REQUIRE(books.add(5, 3, Side::Bid, 300, px(999'0000)).status == Status::Ok);
+  REQUIRE(books.add(5, 4, Side::Ask, 50, px(1001'0000)).status == Status::Ok);
+  REQUIRE(books.add(5, 5, Side::Ask, 70, px(1002'0000)).status == Status::Ok);
   REQUIRE(books.depth(5, Side::Bid) == 2);
-  REQUIRE(books.level(5, Side::Bid, 0).price == 1000'0000);
+  REQUIRE(books.level(5, Side::Bid, 0).price == px(1000'0000));
   REQUIRE(books.level(5, Side::Bid, 0).shares == 300);
   REQUIRE(books.level(5, Side::Bid, 0).orders == 2);
-  REQUIRE(books.level(5, Side::Bid, 1).price == 999'0000);
-  REQUIRE(books.level(5, Side::Ask, 0).price == 1001'0000);
-  REQUIRE(books.level(5, Side::Ask, 1).price == 1002'0000);
+  REQUIRE(books.level(5, Side::Bid, 1).price == px(999'0000));
+  REQUIRE(books.level(5, Side::Ask, 0).price == px(1001'0000));
+  REQUIRE(books.level(5, Side::Ask, 1).price == px(1002'0000));
   REQUIRE(books.depth(6, Side::Bid) == 0);
 }
 
 TEST_CASE("book: executions, cancels, deletes and replaces", "[book]") {
   OrderBooks books(smallConfig());
-  books.add(7, 10, 'S', 500, 200'0000);
-  books.add(7, 11, 'S', 100, 201'0000);
+  books.add(7, 10, Side::Ask, 500, px(200'0000));
+  books.add(7, 11, Side::Ask, 100, px(201'0000));
 
   auto u = books.execute(10, 200);
   REQUIRE(u.status == Status::Ok);
@@ -113,14 +116,14 @@ TEST_CASE("book: executions, cancels, deletes and replaces", "[book]") {
   REQUIRE(books.level(7, Side::Ask, 1).shares == 60);
 
   fh::book::Update removed;
-  u = books.replace(10, 12, 50, 199'0000, removed);
+  u = books.replace(10, 12, 50, px(199'0000), removed);
   REQUIRE(removed.status == Status::Ok);
   REQUIRE(removed.shares == 300);
   REQUIRE(u.status == Status::Ok);
   REQUIRE(u.side == Side::Ask);
-  REQUIRE(books.findOrder(10) == nullptr);
-  REQUIRE(books.findOrder(12)->price() == 199'0000);
-  REQUIRE(books.level(7, Side::Ask, 0).price == 199'0000);
+  REQUIRE(!books.findOrder(10));
+  REQUIRE(books.findOrder(12)->price == px(199'0000));
+  REQUIRE(books.level(7, Side::Ask, 0).price == px(199'0000));
   REQUIRE(books.depth(7, Side::Ask) == 2);
 
   u = books.remove(11);
@@ -137,26 +140,25 @@ TEST_CASE("book: executions, cancels, deletes and replaces", "[book]") {
 
 TEST_CASE("book: bad references are counted and change nothing", "[book]") {
   OrderBooks books(smallConfig());
-  books.add(3, 1, 'B', 100, 10'0000);
+  books.add(3, 1, Side::Bid, 100, px(10'0000));
   REQUIRE(books.execute(99, 1).status == Status::UnknownOrder);
   REQUIRE(books.cancel(99, 1).status == Status::UnknownOrder);
   REQUIRE(books.remove(99).status == Status::UnknownOrder);
   fh::book::Update removed;
-  REQUIRE(books.replace(99, 100, 1, 1, removed).status == Status::UnknownOrder);
+  REQUIRE(books.replace(99, 100, 1, px(1), removed).status == Status::UnknownOrder);
   REQUIRE(books.counters().unknownOrder == 4);
-  REQUIRE(books.add(3, 1, 'B', 5, 11'0000).status == Status::DuplicateOrder);
-  REQUIRE(books.add(0, 2, 'B', 5, 11'0000).status == Status::BadLocate);
-  REQUIRE(books.add(64, 2, 'B', 5, 11'0000).status == Status::BadLocate);
-  REQUIRE(books.add(3, 2, 'Z', 5, 11'0000).status == Status::BadSide);
+  REQUIRE(books.add(3, 1, Side::Bid, 5, px(11'0000)).status == Status::DuplicateOrder);
+  REQUIRE(books.add(0, 2, Side::Bid, 5, px(11'0000)).status == Status::BadInstrument);
+  REQUIRE(books.add(64, 2, Side::Bid, 5, px(11'0000)).status == Status::BadInstrument);
   // A replace onto a live reference would lose the original: refused.
-  books.add(3, 2, 'B', 7, 9'0000);
-  REQUIRE(books.replace(1, 2, 1, 1, removed).status == Status::DuplicateOrder);
-  REQUIRE(books.findOrder(1) != nullptr);
+  books.add(3, 2, Side::Bid, 7, px(9'0000));
+  REQUIRE(books.replace(1, 2, 1, px(1), removed).status == Status::DuplicateOrder);
+  REQUIRE(books.findOrder(1).has_value());
   // Executing more than is open takes what is open and is counted.
   auto u = books.execute(1, 1000);
   REQUIRE(u.shares == 100);
   REQUIRE(books.counters().overExecuted == 1);
-  REQUIRE(books.findOrder(1) == nullptr);
+  REQUIRE(!books.findOrder(1));
   REQUIRE(books.liveOrders() == 1);
   REQUIRE(books.depth(3, Side::Bid) == 1);
   REQUIRE(books.level(3, Side::Bid, 0).shares == 7);
@@ -167,12 +169,12 @@ TEST_CASE("book: full stores refuse, count and mark the book", "[book]") {
   c.maxOrders = 16;
   c.maxLevels = 64;
   OrderBooks books(c);
-  for (uint64_t ref = 1; ref <= 16; ++ref) REQUIRE(books.add(2, ref, 'B', 1, 100).status == Status::Ok);
-  REQUIRE(books.add(2, 17, 'B', 1, 100).status == Status::OrderStoreFull);
+  for (uint64_t ref = 1; ref <= 16; ++ref) REQUIRE(books.add(2, ref, Side::Bid, 1, px(100)).status == Status::Ok);
+  REQUIRE(books.add(2, 17, Side::Bid, 1, px(100)).status == Status::OrderStoreFull);
   REQUIRE(books.instrument(2)->maybeBad);
   REQUIRE(books.counters().orderStoreFull == 1);
   books.remove(1);
-  REQUIRE(books.add(2, 17, 'B', 1, 100).status == Status::Ok);
+  REQUIRE(books.add(2, 17, Side::Bid, 1, px(100)).status == Status::Ok);
 
   // Levels: the arena holds 2 x maxLevels entries in power-of-two blocks.
   c.maxOrders = 4096;
@@ -180,7 +182,7 @@ TEST_CASE("book: full stores refuse, count and mark the book", "[book]") {
   uint64_t ref = 1;
   Status last = Status::Ok;
   for (; last == Status::Ok && ref < 1000; ++ref)
-    last = levels.add(static_cast<uint16_t>(1 + ref % 8), ref, 'S', 1, static_cast<uint32_t>(ref)).status;
+    last = levels.add(static_cast<uint16_t>(1 + ref % 8), ref, Side::Ask, 1, px(static_cast<uint32_t>(ref))).status;
   REQUIRE(last == Status::LevelStoreFull);
   REQUIRE(levels.counters().levelStoreFull == 1);
   REQUIRE(last != Status::Ok);
@@ -188,16 +190,16 @@ TEST_CASE("book: full stores refuse, count and mark the book", "[book]") {
 
 TEST_CASE("book: an order slot keeps references up to 2^47 - 1 and refuses larger ones", "[book]") {
   OrderBooks books(smallConfig());
-  const uint64_t top = fh::book::Order::kMaxRef;
-  REQUIRE(books.add(5, top, 'S', 300, 12'3400).status == Status::Ok);
-  REQUIRE(books.findOrder(top)->ref() == top);
-  REQUIRE(books.findOrder(top)->side() == Side::Ask);
-  REQUIRE(books.findOrder(top)->locate() == 5);
-  REQUIRE(books.findOrder(top)->shares() == 300);
-  REQUIRE(books.findOrder(top)->price() == 12'3400);
-  REQUIRE(books.findOrder(top & 0xFFFF) == nullptr);  // no alias among the low bits
-  REQUIRE(books.add(6, top + 1, 'B', 1, 100).status == Status::RefTooLarge);
-  REQUIRE(books.add(6, UINT64_MAX, 'B', 1, 100).status == Status::RefTooLarge);
+  const uint64_t top = fh::book::kMaxOrderRef;
+  REQUIRE(books.add(5, top, Side::Ask, 300, px(12'3400)).status == Status::Ok);
+  REQUIRE(books.findOrder(top)->ref == top);
+  REQUIRE(books.findOrder(top)->side == Side::Ask);
+  REQUIRE(books.findOrder(top)->instrument == 5);
+  REQUIRE(books.findOrder(top)->shares == 300);
+  REQUIRE(books.findOrder(top)->price == px(12'3400));
+  REQUIRE(!books.findOrder(top & 0xFFFF));  // no alias among the low bits
+  REQUIRE(books.add(6, top + 1, Side::Bid, 1, px(100)).status == Status::RefTooLarge);
+  REQUIRE(books.add(6, UINT64_MAX, Side::Bid, 1, px(100)).status == Status::RefTooLarge);
   REQUIRE(books.counters().refTooLarge == 2);
   REQUIRE(books.instrument(6)->maybeBad);  // the book misses an order
   REQUIRE(books.depth(6, Side::Bid) == 0);
@@ -207,26 +209,91 @@ TEST_CASE("book: an order slot keeps references up to 2^47 - 1 and refuses large
   REQUIRE(books.liveOrders() == 0);
 }
 
+TEST_CASE("book: prices are i64 in 1e-9 on the venue's grid, negative ones too", "[book]") {
+  BookConfig c = smallConfig();
+  c.priceTick = 10'000'000;  // a venue quoting in cents
+  OrderBooks books(c);
+  const fh::book::Price cent = c.priceTick;
+  REQUIRE(books.priceTick() == cent);
+  // A spread's prices: negative bids sort below positive ones, best first.
+  REQUIRE(books.add(4, 1, Side::Bid, 10, -250 * cent).status == Status::Ok);
+  REQUIRE(books.add(4, 2, Side::Bid, 20, 3 * cent).status == Status::Ok);
+  REQUIRE(books.add(4, 3, Side::Bid, 30, 0).status == Status::Ok);
+  REQUIRE(books.add(4, 4, Side::Ask, 40, -1 * cent).status == Status::Ok);
+  REQUIRE(books.add(4, 5, Side::Ask, 50, 7 * cent).status == Status::Ok);
+  REQUIRE(books.level(4, Side::Bid, 0).price == 3 * cent);
+  REQUIRE(books.level(4, Side::Bid, 1).price == 0);
+  REQUIRE(books.level(4, Side::Bid, 2).price == -250 * cent);
+  REQUIRE(books.level(4, Side::Ask, 0).price == -1 * cent);
+  REQUIRE(books.level(4, Side::Ask, 1).price == 7 * cent);
+  REQUIRE(books.findOrder(1)->price == -250 * cent);
+  REQUIRE(books.execute(1, 4).price == -250 * cent);
+
+  // The grid's ends: 2^31 ticks either side of zero, the top one excluded.
+  const fh::book::Price lowest = -(fh::book::Price{1} << 31) * cent, highest = -lowest - cent;
+  REQUIRE(books.add(5, 10, Side::Bid, 1, lowest).status == Status::Ok);
+  REQUIRE(books.add(5, 11, Side::Ask, 1, highest).status == Status::Ok);
+  REQUIRE(books.level(5, Side::Bid, 0).price == lowest);
+  REQUIRE(books.level(5, Side::Ask, 0).price == highest);
+  // Off the grid, beyond it, or far beyond (where the arithmetic wraps): refused, counted, marked.
+  for (const fh::book::Price bad : std::initializer_list<fh::book::Price>{cent / 2, 3 * cent + 1, -1, highest + cent, lowest - cent, highest + 2 * cent,
+                                    fh::book::Price{1} << 62, INT64_MAX, INT64_MIN, INT64_MIN + cent}) {
+    INFO("price " << bad);
+    REQUIRE(books.add(6, 20, Side::Ask, 1, bad).status == Status::BadPrice);
+  }
+  REQUIRE(books.counters().badPrice == 10);
+  REQUIRE(books.instrument(6)->maybeBad);
+  REQUIRE(books.depth(6, Side::Ask) == 0);
+  REQUIRE(!books.findOrder(20));
+  // A replace onto a bad price loses the order: the book says so.
+  fh::book::Update removed;
+  REQUIRE(books.replace(2, 21, 5, cent + 1, removed).status == Status::BadPrice);
+  REQUIRE(removed.status == Status::Ok);
+  REQUIRE(books.instrument(4)->maybeBad);
+}
+
+TEST_CASE("book: any tick from 1 to 2^32 - 1 maps prices exactly", "[book]") {
+  for (const fh::book::Price tick : {fh::book::Price{1}, fh::book::Price{2}, fh::book::Price{3},
+                                     fh::book::Price{100'000}, fh::book::Price{1} << 20, fh::book::Price{999'999'937},
+                                     fh::book::Price{UINT32_MAX}}) {
+    INFO("tick " << tick);
+    BookConfig c = smallConfig();
+    c.priceTick = tick;
+    OrderBooks books(c);
+    uint64_t ref = 0;
+    for (const int64_t ticks : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{INT32_MAX}, int64_t{INT32_MIN},
+                                int64_t{123'456'789}}) {
+      REQUIRE(books.add(1, ++ref, Side::Bid, 1, ticks * tick).status == Status::Ok);
+      REQUIRE(books.findOrder(ref)->price == ticks * tick);
+    }
+    if (tick > 1) REQUIRE(books.add(1, ++ref, Side::Bid, 1, tick + 1).status == Status::BadPrice);
+    REQUIRE(books.add(1, ++ref, Side::Bid, 1, (int64_t{INT32_MAX} + 1) * tick).status == Status::BadPrice);
+    if (tick < UINT32_MAX)  // else the price itself would not fit in an i64
+      REQUIRE(books.add(1, ++ref, Side::Bid, 1, (int64_t{INT32_MIN} - 1) * tick).status == Status::BadPrice);
+    REQUIRE(books.depth(1, Side::Bid) == 6);
+  }
+}
+
 TEST_CASE("book: the level arena splits and merges its blocks", "[book]") {
   BookConfig c = smallConfig();
   c.maxLevels = 64;  // 64 slots: sixteen 4-slot blocks, or one of 64
   OrderBooks books(c);
   for (uint16_t locate = 1; locate <= 16; ++locate)
-    REQUIRE(books.add(locate, locate, 'B', 1, 100).status == Status::Ok);
-  REQUIRE(books.add(17, 17, 'B', 1, 100).status == Status::LevelStoreFull);
+    REQUIRE(books.add(locate, locate, Side::Bid, 1, px(100)).status == Status::Ok);
+  REQUIRE(books.add(17, 17, Side::Bid, 1, px(100)).status == Status::LevelStoreFull);
   for (uint64_t ref = 1; ref <= 16; ++ref) REQUIRE(books.remove(ref).status == Status::Ok);
   // Freed blocks merge back: one side can now grow to a 32-slot block (which
   // needs the 16-slot one it grows from, both at once) but not to 64.
   for (uint32_t i = 0; i < 32; ++i)
-    REQUIRE(books.add(40, 100 + i, 'S', 1, 1000 + i).status == Status::Ok);
-  REQUIRE(books.add(40, 200, 'S', 1, 5000).status == Status::LevelStoreFull);
+    REQUIRE(books.add(40, 100 + i, Side::Ask, 1, px(1000 + i)).status == Status::Ok);
+  REQUIRE(books.add(40, 200, Side::Ask, 1, px(5000)).status == Status::LevelStoreFull);
   REQUIRE(books.depth(40, Side::Ask) == 32);
-  REQUIRE(books.add(41, 500, 'S', 1, 1).status == Status::Ok);  // the 4 slots beside it
+  REQUIRE(books.add(41, 500, Side::Ask, 1, px(1)).status == Status::Ok);  // the 4 slots beside it
   REQUIRE(books.remove(500).status == Status::Ok);
   for (uint32_t i = 0; i < 32; ++i) REQUIRE(books.remove(100 + i).status == Status::Ok);
   REQUIRE(books.liveLevels() == 0);
   for (uint16_t locate = 1; locate <= 16; ++locate)
-    REQUIRE(books.add(locate, 1000 + locate, 'S', 1, 100).status == Status::Ok);
+    REQUIRE(books.add(locate, 1000 + locate, Side::Ask, 1, px(100)).status == Status::Ok);
 }
 
 TEST_CASE("book: matches the reference model under random operations", "[book]") {
@@ -256,7 +323,7 @@ TEST_CASE("book: matches the reference model under random operations", "[book]")
       const auto shares = static_cast<uint32_t>(std::uniform_int_distribution<int>(1, 1000)(rng));
       // References jump sometimes, so that slots collide and wrap around.
       nextRef += (op % 13 == 0) ? (uint64_t{1} << (12 + op % 20)) : 1;
-      REQUIRE(books.add(locate, nextRef, bid ? 'B' : 'S', shares, price).status == Status::Ok);
+      REQUIRE(books.add(locate, nextRef, bid ? Side::Bid : Side::Ask, shares, px(price)).status == Status::Ok);
       model.orders[nextRef] = {locate, bid ? Side::Bid : Side::Ask, price, shares};
       live.push_back(nextRef);
     } else if (op < 70) {
@@ -282,7 +349,7 @@ TEST_CASE("book: matches the reference model under random operations", "[book]")
       const auto o = model.orders[old];
       const uint32_t price = o.price + static_cast<uint32_t>(std::uniform_int_distribution<int>(0, 4)(rng)) * 100;
       fh::book::Update removed;
-      const auto u = books.replace(old, ++nextRef, o.shares + 1, price, removed);
+      const auto u = books.replace(old, ++nextRef, o.shares + 1, px(price), removed);
       REQUIRE(u.status == Status::Ok);
       model.orders.erase(old);
       model.orders[nextRef] = {o.locate, o.side, price, o.shares + 1};
@@ -383,6 +450,22 @@ TEST_CASE("book builder: MBO for each event, MBP-1 when the top changes", "[book
   REQUIRE(sink.mbos.back().size == 4);
   REQUIRE(sink.tops.back().levels[0].bidSz == 6);
   REQUIRE(builder.counters().locateMismatch == 0);
+}
+
+TEST_CASE("book builder: an add whose side is neither B nor S is counted and ignored", "[book]") {
+  OrderBooks books(smallConfig());
+  Collect sink;
+  fh::book::BookBuilder<Collect> builder(books, sink, 0);
+  Msg add('A', 3, 1);
+  fh::storeBe64(add.b + 11, 2);
+  add.b[19] = 'Z';
+  fh::storeBe32(add.b + 20, 5);
+  fh::storeBe32(add.b + 32, 11'0000);
+  const auto c = builder.on(fh::itch::AddOrder{{add.b}});
+  REQUIRE(c.depth == fh::book::BookChange::kNoLevel);
+  REQUIRE(builder.counters().badSide == 1);
+  REQUIRE(books.liveOrders() == 0);
+  REQUIRE(sink.mbos.empty());
 }
 
 TEST_CASE("records: Eastern midnight in UNIX time across DST", "[record]") {

@@ -99,14 +99,16 @@ std::vector<uint8_t> snapshotAt(uint64_t next) {
     if (m[0] == 'R') directory[uint16_t(m[1] << 8 | m[2])] = &m;
   }
   for (const auto& [locate, m] : directory) add(m->data(), m->size());
-  std::map<uint64_t, fh::book::Order> orders;
+  std::map<uint64_t, fh::book::LiveOrder> orders;
   for (uint16_t locate = 1; locate < config().maxInstruments; ++locate)
-    books.forEachOrder(locate, [&](const fh::book::Order& o) { orders[o.ref()] = o; });
+    books.forEachOrder(locate, [&](const fh::book::LiveOrder& o) { orders[o.ref] = o; });
   for (const auto& [ref, o] : orders) {
     uint8_t msg[64];
-    const auto* in = books.instrument(o.locate());
-    const size_t n = fh::itch::encodeAddOrder(msg, o.locate(), 0, 0, ref, o.side() == Side::Bid ? 'B' : 'S',
-                                               o.shares(), std::string_view(in->symbol.data(), 8), o.price());
+    const auto* in = books.instrument(o.instrument);
+    const auto locate = static_cast<uint16_t>(o.instrument);
+    const auto itchPrice = static_cast<uint32_t>(o.price / fh::record::priceFromItch4(1));
+    const size_t n = fh::itch::encodeAddOrder(msg, locate, 0, 0, ref, o.side == Side::Bid ? 'B' : 'S', o.shares,
+                                               std::string_view(in->symbol.data(), 8), itchPrice);
     add(msg, n);
   }
   return blocks;

@@ -761,8 +761,9 @@ void checkTotals(const Replay& r, const Expected& e) {
   const auto count = [&](char t) { const auto it = e.byType.find(t); return it == e.byType.end() ? 0 : it->second; };
   CHECK(c.adds == count('A') + count('F'));
   CHECK(c.duplicateOrder == 0);
-  CHECK(c.badLocate == 0);
-  CHECK(c.badSide == 0);
+  CHECK(c.badInstrument == 0);
+  CHECK(c.badPrice == 0);
+  CHECK(r.builder().counters().badSide == 0);
   CHECK(c.overExecuted == 0);
   CHECK(c.orderStoreFull == 0);
   CHECK(c.levelStoreFull == 0);

@@ -158,7 +158,7 @@ ShownBook showFromBooks(const book::OrderBooks& books, const std::string& symbol
     auto& levels = side == book::Side::Bid ? b.bids : b.asks;
     for (uint32_t i = 0; i < books.depth(locate, side); ++i) {
       const book::PriceLevel l = books.level(locate, side, i);
-      levels.push_back({record::priceFromItch4(l.price), l.shares, l.orders});
+      levels.push_back({l.price, l.shares, l.orders});
     }
   }
   return b;
