@@ -33,7 +33,7 @@ using InstrumentId = uint32_t;
 using Price = int64_t;
 
 struct BookConfig {
-  uint32_t maxInstruments = 65536;  // ids 0 .. maxInstruments-1 (at most 65536)
+  uint32_t maxInstruments = 65536;  // ids 1 .. maxInstruments-1 (at most 65536)
   uint32_t maxOrders = 1u << 23;    // live orders at once (at most 2^30)
   // Slots of the level arena (rounded up to a power of two). A book side
   // with n levels holds a block of max(4, bit_ceil(n)) slots (and, while it
@@ -100,7 +100,7 @@ struct BookCounters {
 
 struct Instrument {
   std::array<char, 8> symbol{};  // space-padded as on the wire; all zero until known
-  char tradingState = ' ';       // H message: 'H', 'P', 'Q' or 'T'; ' ' until one arrives
+  char tradingState = ' ';       // the venue's code (ITCH H: 'H', 'P', 'Q', 'T'); ' ' until known
   bool maybeBad = false;         // an update could not be applied in full
   std::string_view symbolTrimmed() const noexcept;
 };
