@@ -50,7 +50,7 @@ concept ItchBookHandler = requires(H& h, const itch::StockDirectory& r, const it
 
 struct BuilderCounters {
   uint64_t locateMismatch = 0;  // a message's locate differs from its order's (order's wins)
-  uint64_t badSide = 0;         // adds whose side is neither 'B' nor 'S' (ignored)
+  uint64_t badSide = 0;         // adds whose side is neither 'B' nor 'S' (ignored; the book is marked maybe-bad)
 };
 
 template <class Sink>
@@ -105,6 +105,7 @@ class BookBuilder {
     const char side = m.side();
     if (side != 'B' && side != 'S') {
       ++counters_.badSide;
+      books_.markMaybeBad(m.locate());  // the exchange's book has an order this one lacks
       return {m.locate(), Side::Bid, BookChange::kNoLevel};
     }
     const Update u = books_.add(m.locate(), m.orderRef(), side == 'B' ? Side::Bid : Side::Ask, m.shares(),

@@ -155,6 +155,11 @@ class OrderBooks {
   void setSymbol(InstrumentId instrument, const char (&symbol)[8]) noexcept;
   void setSymbol(InstrumentId instrument, const uint8_t* symbol8) noexcept;
   void setTradingState(InstrumentId instrument, char state) noexcept;
+  // An update of this book was lost before it reached the store (an adapter
+  // could not map it): the book is marked maybe-bad, as a refused add marks it.
+  void markMaybeBad(InstrumentId instrument) noexcept {
+    if (instrument != 0 && instrument < config_.maxInstruments) books_[instrument].instrument.maybeBad = true;
+  }
 
   // --- read side (same thread, or after the writer stopped) ---
   uint32_t maxInstruments() const noexcept { return config_.maxInstruments; }

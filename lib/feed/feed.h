@@ -40,7 +40,7 @@ namespace fh::feed {
   X(StoreFull, "book.store_full")               /* order or level store full */         \
   X(RefTooLarge, "book.ref_too_large")          /* adds refused: reference >= 2^47 */  \
   X(BadPrice, "book.bad_price")                 /* adds refused: price off its grid */ \
-  X(BadSide, "book.bad_side")                   /* adds refused: side not 'B' or 'S' */ \
+  X(BadSide, "book.bad_side")                   /* adds refused: side not 'B' or 'S' (book marked) */ \
   X(LiveOrders, "book.live_orders")                                                     \
   X(LiveLevels, "book.live_levels")                                                     \
   X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \

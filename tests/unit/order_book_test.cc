@@ -452,7 +452,7 @@ TEST_CASE("book builder: MBO for each event, MBP-1 when the top changes", "[book
   REQUIRE(builder.counters().locateMismatch == 0);
 }
 
-TEST_CASE("book builder: an add whose side is neither B nor S is counted and ignored", "[book]") {
+TEST_CASE("book builder: an add whose side is neither B nor S is counted, ignored, and marks its book", "[book]") {
   OrderBooks books(smallConfig());
   Collect sink;
   fh::book::BookBuilder<Collect> builder(books, sink, 0);
@@ -466,6 +466,8 @@ TEST_CASE("book builder: an add whose side is neither B nor S is counted and ign
   REQUIRE(builder.counters().badSide == 1);
   REQUIRE(books.liveOrders() == 0);
   REQUIRE(sink.mbos.empty());
+  REQUIRE(books.instrument(3)->maybeBad);
+  REQUIRE(!books.instrument(4)->maybeBad);
 }
 
 TEST_CASE("records: Eastern midnight in UNIX time across DST", "[record]") {
