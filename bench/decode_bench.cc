@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
       region.name = "fh-decode-bench-" + std::to_string(::getpid());
       region.maxInstruments = config.maxInstruments;
       region.counters = fh::feed::feedCounterNames();
+      region.histograms = fh::feed::feedHistogramNames();
       fh::shm::RegionWriter writer(region);
       fh::book::OrderBooks books(config);
       fh::feed::ItchFeed feed(books, writer, 0, {});

@@ -303,6 +303,7 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
                daemon::SourceCounterIndex index, daemon::RerequestSocket* rerequest,
                daemon::SnapshotFetcher* snapshots) {
   pinTo(f.cpu);
+  feed.timePackets(true);
   writer.setSourceState(shm::SourceState::Running);
   fh::notify("STATUS=receiving " + f.name);
   uint64_t emptyPolls = 0, batches = 0;
@@ -368,6 +369,7 @@ int run(const Config& config, bool exitWhenDone) {
   const Feed& f = config.feeds.front();
   shm::RegionConfig region = config.region;
   region.counters = feed::feedCounterNames();
+  region.histograms = feed::feedHistogramNames();
   const daemon::SourceCounterIndex index = daemon::addSourceCounterNames(region.counters, f);
   const int64_t midnight = tradingMidnight(f.tradingDate);
 

@@ -4,9 +4,10 @@
 //
 // A network source hands packets of both lines to packet() and calls
 // endOfBatch() after each receive batch; a file replay of a BinaryFILE, whose
-// records are already in order, hands messages to message(). The counters of
-// every stage reach the region in one place, syncCounters(). One worker
-// thread; nothing here allocates, locks or logs after construction.
+// records are already in order, hands messages to message(). The counters and
+// latency histograms of every stage reach the region in one place,
+// syncCounters(). One worker thread; nothing here allocates, locks or logs
+// after construction.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,8 @@
 #include "feed/sequencer.h"
 #include "feed/snapshot_recovery.h"
 #include "mold/moldudp64.h"
+#include "shm/clock.h"
+#include "shm/histogram.h"
 #include "shm/writer.h"
 
 namespace fh::feed {
@@ -78,6 +81,16 @@ inline std::vector<std::string> feedCounterNames() {
   };
 }
 
+// The feed's latency histograms, in region order (values in ns).
+enum class Latency : uint32_t {
+  FeedToReceive,     // per message: ts_recv - ts_event (the feed's clock to ours)
+  ReceiveToPublish,  // per packet of a network source: its receive time to its last tick in the ring
+  kCount
+};
+inline std::vector<std::string> feedHistogramNames() {
+  return {"latency.feed_to_receive_ns", "latency.receive_to_publish_ns"};
+}
+
 // The packets of both lines as the sequencer saw them.
 inline mold::PacketCounters packetCounters(const SequencerCounters& s) noexcept {
   mold::PacketCounters p;
@@ -123,11 +136,17 @@ class ItchFeed {
   // A network source: one UDP payload of line 0 (A) or 1 (B).
   void packet(int line, std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
     sequencer_.packet(line, payload, recvNs);
+    if (timePackets_) publishDelay_.record(static_cast<int64_t>(shm::realtimeNs() - recvNs));
   }
   // A re-request server's reply.
   void retransmission(std::span<const uint8_t> payload, uint64_t recvNs) noexcept {
     sequencer_.retransmission(payload, recvNs);
+    if (timePackets_) publishDelay_.record(static_cast<int64_t>(shm::realtimeNs() - recvNs));
   }
+  // Whether receive → publish is measured: only where a packet's receive
+  // time is this host's clock (CLOCK_REALTIME), not a capture's. One clock
+  // read per packet.
+  void timePackets(bool on) noexcept { timePackets_ = on; }
   // After each batch of packets, and when idle: what could wait goes out.
   void endOfBatch() noexcept { handler_.flush(); }
   void idle(uint64_t nowNs) noexcept {
@@ -193,6 +212,8 @@ class ItchFeed {
     set(Counter::SnapshotSuspectUnknown, sc.suspectUnknown);
     set(Counter::SnapshotSequence, sc.lastSequence);
     set(Counter::SnapshotMergedNs, sc.mergedNs);
+    w.publishHistogram(static_cast<size_t>(Latency::FeedToReceive), handler_.feedDelay());
+    w.publishHistogram(static_cast<size_t>(Latency::ReceiveToPublish), publishDelay_);
   }
 
   const FeedSequencer& sequencer() const noexcept { return sequencer_; }
@@ -205,6 +226,8 @@ class ItchFeed {
   Recovery recovery_;
   RequestFunction requests_;
   FeedSequencer sequencer_;
+  bool timePackets_ = false;
+  shm::Histogram publishDelay_;
 };
 
 }  // namespace fh::feed

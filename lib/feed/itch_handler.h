@@ -18,6 +18,7 @@
 #include "feed/stages.h"
 #include "itch/decoder.h"
 #include "record/record.h"
+#include "shm/histogram.h"
 #include "shm/layout.h"
 #include "util/huge_array.h"
 #include "util/prefetch.h"
@@ -199,6 +200,8 @@ class ItchHandler {
   const HandlerCounters& counters() const noexcept { return counters_; }
   const book::BuilderCounters& builderCounters() const noexcept { return builder_.counters(); }
   const book::OrderBooks& books() const noexcept { return books_; }
+  // ts_recv - ts_event of every message with a timestamp but a snapshot's.
+  shm::Histogram& feedDelay() noexcept { return feedDelay_; }
 
  private:
   // What the handler knows of a book beyond its levels: 32 bytes.
@@ -230,7 +233,11 @@ class ItchHandler {
   void apply(uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
     sequence_ = sequence;
     recvNs_ = recvNs;
-    if (length >= itch::kHeaderLength) timestamp_ = loadBe48(msg + 5);
+    if (length >= itch::kHeaderLength) {
+      timestamp_ = loadBe48(msg + 5);
+      // A snapshot's message carries its order's time, not the time it was sent.
+      if (!snapshotting_) feedDelay_.record(static_cast<int64_t>(recvNs) - (midnightNs_ + static_cast<int64_t>(timestamp_)));
+    }
     builder_.setContext(sequence, recvNs,
                         static_cast<uint8_t>((feedStale_ || feedJoining_ ? record::flags::kMaybeBadBook : 0) |
                                              (snapshotting_ ? record::flags::kSnapshot : 0)));
@@ -388,6 +395,7 @@ class ItchHandler {
   std::array<shm::Level, shm::kMaxDepth> bids_{}, asks_{};
   itch::DecodeCounters decode_;
   HandlerCounters counters_;
+  shm::Histogram feedDelay_;
 };
 
 }  // namespace fh::feed

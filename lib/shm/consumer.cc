@@ -142,6 +142,18 @@ void Consumer::map(bool first) {
                           copy.bookBytes == bookBytes(copy.depth) && g.totalBytes() <= copy.totalBytes &&
                           g.totalBytes() <= uint64_t(st.st_size);
   if (!consistent) reject(Kind::NotARegion, "its header does not describe a valid layout");
+  // Histograms (1.3) follow the counters; an older region has none.
+  const Geometry withHistograms{copy.maxInstruments, copy.depth, copy.ringBytes, copy.counterCount,
+                                copy.histogramCount};
+  if (copy.histogramCount != 0) {
+    bool shaped = copy.histogramCount <= kMaxHistograms && copy.histogramBytes == sizeof(HistogramSlot) &&
+                  copy.histogramsOffset == withHistograms.histogramsOffset() &&
+                  withHistograms.totalBytes() <= copy.totalBytes;
+    const auto* slots = reinterpret_cast<const HistogramSlot*>(static_cast<const uint8_t*>(p) + copy.histogramsOffset);
+    for (uint32_t i = 0; shaped && i < copy.histogramCount; ++i)
+      shaped = slots[i].bucketCount == kHistogramBuckets && slots[i].subBucketBits == kHistogramSubBits;
+    if (!shaped) reject(Kind::NotARegion, "its header does not describe valid histograms");
+  }
 
   // Where reading starts, found before anything is committed: a ring that
   // lies is refused, and a re-attach keeps what it had.
@@ -155,8 +167,9 @@ void Consumer::map(bool first) {
   base_ = static_cast<const uint8_t*>(p);
   bytes_ = size_t(st.st_size);
   header_ = h;
-  geometry_ = Layout{copy.maxInstruments,   copy.depth,     copy.counterCount,   g.directoryOffset(),
-                     g.booksOffset(),       copy.bookBytes, g.countersOffset()};
+  geometry_ = Layout{copy.maxInstruments, copy.depth,         copy.counterCount,   copy.histogramCount,
+                     g.directoryOffset(),  g.booksOffset(),    copy.bookBytes,      g.countersOffset(),
+                     withHistograms.histogramsOffset()};
   ring_ = base_ + g.ringOffset();
   ringMask_ = copy.ringBytes - 1;
   cursor_ = start.cursor;
@@ -324,6 +337,22 @@ std::optional<uint32_t> Consumer::findCounter(std::string_view name) const noexc
   for (uint32_t i = 0; i < geometry_.counterCount; ++i)
     if (counterName(i) == name) return i;
   return std::nullopt;
+}
+
+std::string_view Consumer::histogramName(uint32_t index) const noexcept {
+  if (index >= geometry_.histogramCount) return {};
+  const auto* slot = reinterpret_cast<const HistogramSlot*>(base_ + geometry_.histogramsOffset) + index;
+  return std::string_view(slot->name, strnlen(slot->name, sizeof slot->name));
+}
+
+CopyStatus Consumer::copyHistogram(uint32_t index, HistogramSnapshot& out) const noexcept {
+  if (index >= geometry_.histogramCount) return CopyStatus::NoSuchInstrument;
+  const auto* slot = reinterpret_cast<const HistogramSlot*>(base_ + geometry_.histogramsOffset) + index;
+  static_assert(offsetof(HistogramSnapshot, buckets) == sizeof(HistogramFields));
+  static_assert(offsetof(HistogramSlot, buckets) - offsetof(HistogramSlot, fields) == sizeof(HistogramFields));
+  return seqlockRead(slot->seq, &out, &slot->fields, sizeof(HistogramFields) + sizeof out.buckets)
+             ? CopyStatus::Ok
+             : CopyStatus::WriterStuck;
 }
 
 }  // namespace fh::shm

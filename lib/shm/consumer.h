@@ -50,6 +50,13 @@ struct BookSnapshot {
 
 enum class CopyStatus { Ok, NoSuchInstrument, WriterStuck };
 
+// One latency histogram as copied, whole (histogram.h).
+struct HistogramSnapshot {
+  HistogramFields fields{};
+  uint64_t buckets[kHistogramBuckets];
+  uint64_t quantile(double q) const noexcept { return histogramQuantile(fields, buckets, q); }
+};
+
 // One tick: a record of the ring, whole and consistent, valid during the call.
 struct Tick {
   uint64_t index;  // 0, 1, 2...: the writer's count of records before this one
@@ -142,6 +149,12 @@ class Consumer {
   uint64_t counter(uint32_t index) const noexcept;
   std::optional<uint32_t> findCounter(std::string_view name) const noexcept;
 
+  // Latency histograms (layout 1.3; none in an older region's).
+  uint32_t histogramCount() const noexcept { return geometry_.histogramCount; }
+  std::string_view histogramName(uint32_t index) const noexcept;
+  // NoSuchInstrument: no histogram `index`.
+  CopyStatus copyHistogram(uint32_t index, HistogramSnapshot& out) const noexcept;
+
  private:
   enum class Next { Record, Padding, Empty, Lapped };
   static constexpr uint32_t kMaxSkips = 4096;
@@ -159,8 +172,8 @@ class Consumer {
   // The layout as validated at attach, kept here: the header's copy is shared
   // memory and is never read again for sizes or offsets.
   struct Layout {
-    uint32_t maxInstruments = 0, depth = 0, counterCount = 0;
-    uint64_t directoryOffset = 0, booksOffset = 0, bookBytes = 0, countersOffset = 0;
+    uint32_t maxInstruments = 0, depth = 0, counterCount = 0, histogramCount = 0;
+    uint64_t directoryOffset = 0, booksOffset = 0, bookBytes = 0, countersOffset = 0, histogramsOffset = 0;
   };
 
   std::string name_;

@@ -1,7 +1,7 @@
 // The byte layout of a daemon's shared-memory region (/dev/shm/NAME): a
 // versioned header, the instrument directory, one top-of-book snapshot per
-// instrument under a seqlock, the tick ring (one writer, many readers) and the
-// counters. Shared by the writer (writer.h) and readers (consumer.h); a reader
+// instrument under a seqlock, the tick ring (one writer, many readers), the
+// counters and the latency histograms. Shared by the writer (writer.h) and readers (consumer.h); a reader
 // in another process, even of another build, depends on nothing else. The
 // region is written only by its one writer thread.
 //
@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "record/record.h"
+#include "shm/histogram.h"
 
 namespace fh::shm {
 
@@ -31,10 +32,12 @@ inline constexpr uint64_t kMagic = 0x3130'4D48'5348'4866ULL;  // "fHSHMH01", lit
 // Readers refuse any other major version; a minor version only adds fields
 // in space that older readers skip.
 inline constexpr uint16_t kLayoutMajor = 1;
-inline constexpr uint16_t kLayoutMinor = 2;  // 1.1: BookStatus::Joining; 1.2: SourceState::Stopped
+// 1.1: BookStatus::Joining; 1.2: SourceState::Stopped; 1.3: latency histograms
+inline constexpr uint16_t kLayoutMinor = 3;
 inline constexpr uint32_t kLayoutVersion = uint32_t{kLayoutMajor} << 16 | kLayoutMinor;
 inline constexpr uint32_t kMaxDepth = 64;         // levels per side a region may publish
 inline constexpr uint32_t kMaxCounters = 256;
+inline constexpr uint32_t kMaxHistograms = 16;
 inline constexpr size_t kCacheLine = 64;
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free,
@@ -69,7 +72,11 @@ struct alignas(kCacheLine) RegionHeader {
   uint32_t counterCount;  // slots in use
   uint32_t counterBytes;  // stride of one slot
   char instance[64];      // the daemon instance's name, NUL-terminated
-  uint8_t reserved1[64];
+  // Layout 1.3; zero in older regions, which have no histograms.
+  uint64_t histogramsOffset;
+  uint32_t histogramCount;
+  uint32_t histogramBytes;  // stride of one slot
+  uint8_t reserved1[48];
 
   alignas(kCacheLine) std::atomic<uint32_t> writerState;  // WriterState
   std::atomic<uint32_t> sourceState;                      // SourceState
@@ -85,6 +92,7 @@ static_assert(std::is_standard_layout_v<RegionHeader>);
 static_assert(offsetof(RegionHeader, layoutVersion) == 8);
 static_assert(offsetof(RegionHeader, directoryOffset) == 48);
 static_assert(offsetof(RegionHeader, instance) == 112);
+static_assert(offsetof(RegionHeader, histogramsOffset) == 176);
 static_assert(offsetof(RegionHeader, writerState) == 256);
 static_assert(offsetof(RegionHeader, ringTailIntent) == 320);
 static_assert(offsetof(RegionHeader, ringTail) == 384);
@@ -180,12 +188,28 @@ struct alignas(kCacheLine) CounterSlot {
 };
 static_assert(sizeof(CounterSlot) == 64);
 
+// One latency histogram (histogram.h): its name and bucket count, set once
+// at creation, then its totals and buckets under a seqlock, so that a reader's
+// copy is whole (count is negative plus the sum of the buckets).
+struct alignas(kCacheLine) HistogramSlot {
+  std::atomic<uint64_t> seq;
+  char name[48];  // NUL-terminated, e.g. "latency.feed_to_receive_ns"
+  uint32_t bucketCount;  // kHistogramBuckets
+  uint32_t subBucketBits;  // kHistogramSubBits
+  alignas(kCacheLine) HistogramFields fields;
+  uint64_t buckets[kHistogramBuckets];
+};
+static_assert(offsetof(HistogramSlot, fields) == 64);
+static_assert(offsetof(HistogramSlot, buckets) == 128);
+static_assert(sizeof(HistogramSlot) == 128 + 8 * kHistogramBuckets);
+
 // The layout that a writer with these sizes produces.
 struct Geometry {
   uint32_t maxInstruments;
   uint32_t depth;
   uint64_t ringBytes;
   uint32_t counterCount;
+  uint32_t histogramCount = 0;
 
   uint64_t directoryOffset() const noexcept { return sizeof(RegionHeader); }
   uint64_t booksOffset() const noexcept {
@@ -195,8 +219,11 @@ struct Geometry {
     return align(booksOffset() + uint64_t{maxInstruments} * bookBytes(depth), 4096);
   }
   uint64_t countersOffset() const noexcept { return align(ringOffset() + ringBytes, 4096); }
-  uint64_t totalBytes() const noexcept {
+  uint64_t histogramsOffset() const noexcept {
     return align(countersOffset() + uint64_t{counterCount} * sizeof(CounterSlot), 4096);
+  }
+  uint64_t totalBytes() const noexcept {
+    return align(histogramsOffset() + uint64_t{histogramCount} * sizeof(HistogramSlot), 4096);
   }
   static constexpr uint64_t align(uint64_t v, uint64_t to) noexcept { return (v + to - 1) / to * to; }
 };

@@ -177,6 +177,12 @@ void validate(const RegionConfig& c) {
   for (const std::string& n : c.counters)
     if (n.empty() || n.size() >= sizeof(CounterSlot::name))
       throw std::invalid_argument("shm: counter name '" + n + "' must be 1-55 characters");
+  if (c.histograms.size() > kMaxHistograms)
+    throw std::invalid_argument("shm: " + std::to_string(c.histograms.size()) + " histograms, at most " +
+                                std::to_string(kMaxHistograms));
+  for (const std::string& n : c.histograms)
+    if (n.empty() || n.size() >= sizeof(HistogramSlot::name))
+      throw std::invalid_argument("shm: histogram name '" + n + "' must be 1-47 characters");
   if ((c.mode & ~mode_t{0644}) != 0)
     throw std::invalid_argument("shm.mode: only the owner may write the region (e.g. 0640): readers refuse one that "
                                 "others could write");
@@ -212,7 +218,8 @@ void RegionWriter::create(const RegionConfig& config) {
   }
 
   const Geometry geometry{config.maxInstruments, config.depth, config.ringBytes,
-                          static_cast<uint32_t>(config.counters.size())};
+                          static_cast<uint32_t>(config.counters.size()),
+                          static_cast<uint32_t>(config.histograms.size())};
   bytes_ = geometry.totalBytes();
   const std::string temporary = config.directory + "/." + config.name + "." + std::to_string(::getpid());
   const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -259,6 +266,9 @@ void RegionWriter::create(const RegionConfig& config) {
   header_->countersOffset = geometry.countersOffset();
   header_->counterCount = geometry.counterCount;
   header_->counterBytes = sizeof(CounterSlot);
+  header_->histogramsOffset = geometry.histogramsOffset();
+  header_->histogramCount = geometry.histogramCount;
+  header_->histogramBytes = sizeof(HistogramSlot);
   std::snprintf(header_->instance, sizeof header_->instance, "%s", config.name.c_str());
   header_->writerState.store(static_cast<uint32_t>(WriterState::Running));
   header_->heartbeatNs.store(header_->startNs);
@@ -267,6 +277,8 @@ void RegionWriter::create(const RegionConfig& config) {
   books_ = base_ + header_->booksOffset;
   ring_ = base_ + header_->ringOffset;
   counters_ = reinterpret_cast<CounterSlot*>(base_ + header_->countersOffset);
+  histograms_ = reinterpret_cast<HistogramSlot*>(base_ + header_->histogramsOffset);
+  histogramCount_ = geometry.histogramCount;
   for (uint32_t locate = 0; locate < maxInstruments_; ++locate) {
     directory_[locate].fields.instrumentId = locate;
     directory_[locate].fields.tradingState = ' ';
@@ -276,6 +288,12 @@ void RegionWriter::create(const RegionConfig& config) {
   }
   for (size_t i = 0; i < config.counters.size(); ++i)
     std::snprintf(counters_[i].name, sizeof counters_[i].name, "%s", config.counters[i].c_str());
+  for (size_t i = 0; i < config.histograms.size(); ++i) {
+    HistogramSlot* slot = new (&histograms_[i]) HistogramSlot{};
+    std::snprintf(slot->name, sizeof slot->name, "%s", config.histograms[i].c_str());
+    slot->bucketCount = kHistogramBuckets;
+    slot->subBucketBits = kHistogramSubBits;
+  }
 
   header_->layoutVersion.store(kLayoutVersion, std::memory_order_release);
   if (::rename(temporary.c_str(), path_.c_str()) != 0) fail("cannot move " + temporary + " to " + path_);
@@ -288,6 +306,18 @@ RegionWriter::~RegionWriter() {
     ::munmap(base_, bytes_);
   }
   ::close(lockFd_);  // the name is free again
+}
+
+void RegionWriter::publishHistogram(size_t index, Histogram& h) noexcept {
+  if (index >= histogramCount_) return;
+  HistogramSlot& slot = histograms_[index];
+  const uint32_t from = h.touchedFrom(), to = h.touchedTo();
+  if (from >= to && slot.fields.count == h.fields().count) return;  // nothing new (the slot has one writer)
+  const uint64_t s = seqlockBegin(slot.seq);
+  storeWords(&slot.fields, &h.fields(), sizeof slot.fields);
+  if (from < to) storeWords(slot.buckets + from, h.buckets() + from, (to - from) * sizeof(uint64_t));
+  seqlockEnd(slot.seq, s);
+  h.markPublished();
 }
 
 void RegionWriter::setInstrument(uint16_t locate, const char (&symbol)[8], char tradingState) noexcept {

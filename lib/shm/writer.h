@@ -1,7 +1,7 @@
 // The writer of a shared-memory region (layout.h): creates /dev/shm/NAME
 // whole under a temporary name and renames it into place, so readers never see
 // a half-made region; then publishes directory entries, books, tick-ring
-// records and counters. Construction and destruction are control plane (they
+// records, counters and histograms. Construction and destruction are control plane (they
 // throw, allocate, make system calls); every other member is for the one
 // writer thread, never blocks, never allocates, never waits for a reader.
 #pragma once
@@ -30,6 +30,7 @@ struct RegionConfig {
   std::string group;                 // group owner of the file; empty: the process's own
   mode_t mode = 0640;
   std::vector<std::string> counters;  // names of the counter slots, in order
+  std::vector<std::string> histograms;  // names of the latency histograms, in order
 };
 
 // Throws std::invalid_argument naming the key for a value out of range.
@@ -95,6 +96,11 @@ class RegionWriter {
   }
   void set(size_t index, uint64_t n) noexcept { counters_[index].value.store(n, std::memory_order_relaxed); }
 
+  // Brings the region's copy of histogram `index` up to date with `h` under
+  // its seqlock: the totals, and only the buckets h touched since it was last
+  // published (it is marked published).
+  void publishHistogram(size_t index, Histogram& h) noexcept;
+
   // --- any thread of the writer's process ---
   void heartbeat() noexcept;
   void setSourceState(SourceState state) noexcept;
@@ -113,6 +119,8 @@ class RegionWriter {
   uint8_t* books_ = nullptr;
   uint8_t* ring_ = nullptr;
   CounterSlot* counters_ = nullptr;
+  HistogramSlot* histograms_ = nullptr;
+  uint32_t histogramCount_ = 0;
   uint32_t maxInstruments_ = 0;
   uint32_t depth_ = 0;
   uint32_t bookBytes_ = 0;

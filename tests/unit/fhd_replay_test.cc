@@ -4,8 +4,10 @@
 // that an in-process BookBuilder makes of the same file, in order.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "itch/decoder.h"
 #include "process.h"
 #include "shm/consumer.h"
+#include "shm/histogram.h"
 
 namespace {
 
@@ -164,6 +167,67 @@ TEST_CASE("fhd: counters of a replay", "[fhd]") {
   CHECK(consumer.counterCount() > static_cast<uint32_t>(fh::feed::Counter::kCount));  // then the source's
   CHECK(value("line_a.packets") == 0);
   CHECK(consumer.counterName(0) == "messages");
+}
+
+TEST_CASE("fhd: a replay records each message's ts_recv - ts_event in the region's histogram", "[fhd][histogram]") {
+  // The live capture of one line, at its own receive times: the expected
+  // delays computed here from the capture, message by message.
+  const std::string file = fh::test::testdata("elk_nasdaq.pcap");
+  const int64_t midnight = fh::record::easternMidnightNs(2016, 9, 13);
+  fh::shm::Histogram want;
+  {
+    const fh::capture::MappedFile mapped(file);
+    struct Visitor {
+      fh::shm::Histogram& h;
+      int64_t midnight;
+      void message(const fh::feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
+        if (length < 11) return;
+        uint64_t ts = 0;
+        for (int i = 5; i < 11; ++i) ts = ts << 8 | msg[i];
+        h.record(static_cast<int64_t>(meta.receivedNs) - (midnight + static_cast<int64_t>(ts)));
+      }
+      void malformedPacket(uint64_t, const fh::mold::PacketResult&) {}
+    } visitor{want, midnight};
+    fh::feed::FileSourceCounters counters;
+    REQUIRE(fh::feed::replayFile(mapped.bytes(), {}, counters, visitor).ok());
+  }
+  REQUIRE(want.fields().count == 2232);
+
+  TempDir dir;
+  const Run fhd = fh::test::run("fhd", {"--replay", file, "--line-a", "233.54.12.111:26477", "--shm", "h", "--shm-dir",
+                                        dir.str(), "--exit-when-done", "--trading-date", "2016-09-13", "--ring-mib",
+                                        "16", "--max-orders", "65536", "--max-levels", "65536", "--log-level", "warn"});
+  REQUIRE(fhd.exitCode == 0);
+  fh::shm::Consumer::Options options;
+  options.directory = dir.str();
+  const fh::shm::Consumer consumer("h", options);
+  REQUIRE(consumer.histogramCount() == 2);
+  CHECK(consumer.histogramName(0) == "latency.feed_to_receive_ns");
+  CHECK(consumer.histogramName(1) == "latency.receive_to_publish_ns");
+  auto got = std::make_unique<fh::shm::HistogramSnapshot>();
+  REQUIRE(consumer.copyHistogram(0, *got) == fh::shm::CopyStatus::Ok);
+  CHECK(got->fields.count == want.fields().count);
+  CHECK(got->fields.negative == want.fields().negative);
+  CHECK(got->fields.min == want.fields().min);
+  CHECK(got->fields.max == want.fields().max);
+  CHECK(got->fields.sum == want.fields().sum);
+  CHECK(std::equal(got->buckets, got->buckets + fh::shm::kHistogramBuckets, want.buckets()));
+  // A capture's receive times are not this host's clock: receive → publish is not measured.
+  REQUIRE(consumer.copyHistogram(1, *got) == fh::shm::CopyStatus::Ok);
+  CHECK(got->fields.count == 0);
+
+  // fhctl stats shows the same, as quantiles and as buckets.
+  const Run json = fh::test::run("fhctl", {"stats", "--shm", "h", "--shm-dir", dir.str(), "--json"});
+  REQUIRE(json.exitCode == 0);
+  CHECK(json.out.find("\"latency.feed_to_receive_ns\":{\"count\":2232,\"negative\":0,\"min\":" +
+                      std::to_string(want.fields().min) + ",\"max\":" + std::to_string(want.fields().max)) !=
+        std::string::npos);
+  CHECK(json.out.find("\"p99\":" + std::to_string(fh::shm::histogramQuantile(want.fields(), want.buckets(), 0.99))) !=
+        std::string::npos);
+  const Run text = fh::test::run("fhctl", {"stats", "--shm", "h", "--shm-dir", dir.str()});
+  REQUIRE(text.exitCode == 0);
+  CHECK(text.out.find("latency.feed_to_receive_ns: 2232 values; p50 ") != std::string::npos);
+  CHECK(text.out.find("latency.receive_to_publish_ns: 0 values") != std::string::npos);
 }
 
 TEST_CASE("fhd: bad input and bad options exit non-zero with a message naming them", "[fhd]") {
