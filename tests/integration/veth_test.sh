@@ -3,7 +3,7 @@
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
 #   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops | retransmission |
-#          least-privilege | syscalls | snapshot
+#          least-privilege | syscalls | snapshot | prometheus
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -45,7 +45,8 @@ S sh -c "echo 1 >/sys/class/net/$vS/queues/tx-0/xps_cpus; echo 2 >/sys/class/net
 
 # fhd's configuration for a source (xdp | udp) and region name, then any
 # extra TOML for the feed (its tables come last); GAP_US sets gap_timeout_us,
-# FEED_KEYS adds keys of the feed's own table.
+# FEED_KEYS adds keys of the feed's own table; STAMPED leaves the trading date
+# at today's (for fhsim --stamp).
 config() {
   local source=$1 name=$2 extra=${3:-}
   cat >"$work/$name.toml" <<EOF
@@ -66,7 +67,7 @@ queues = [0, 1]
 xdp_mode = "native"
 idle = "poll"
 gap_timeout_us = ${GAP_US:-200000}
-trading_date = "2019-12-30"
+$([[ -n ${STAMPED:-} ]] || echo 'trading_date = "2019-12-30"')
 ${FEED_KEYS:-}
   [feed.line_a]
   group = "239.1.1.1"
@@ -127,11 +128,25 @@ stop_fhd() {  # SIGTERM, then wait (bounded) for a clean exit
   if grep -q ' error ' "$work"/fhd.*.log 2>/dev/null; then cat "$work"/fhd.*.log; return 1; fi
 }
 
+# Runs CMD in the receiving namespace in the background, its own pid (not
+# `ip netns exec`'s, which may fork) kept for the trap.
+in_background() {  # in_background NAME CMD...
+  local name=$1 tries=0
+  shift
+  R sh -c 'echo $$ >"$0.pid.tmp"; mv "$0.pid.tmp" "$0.pid"; exec "$@"' "$work/$name" "$@" &
+  until [[ -e $work/$name.pid ]]; do
+    ((++tries > 400)) && { echo "$name did not start"; return 1; }
+    sleep 0.05
+  done
+  bg_pid=$(cat "$work/$name.pid")
+  pids+=("$bg_pid")
+}
+
 publish() {  # publish FILE [extra fhsim options]
   local file=$1
   shift
   S "$bin/fhsim" publish --file "$file" --interface "$vS" --group-a 239.1.1.1 --port-a 26400 \
-    --group-b 239.1.1.2 --port-b 26401 --rate 200000 "$@" 2>>"$work/fhsim.log"
+    --group-b 239.1.1.2 --port-b 26401 --rate "${RATE:-200000}" "$@" 2>>"$work/fhsim.log"
 }
 
 replay_all() {  # replay_all SOURCE
@@ -562,6 +577,37 @@ if bad:
     print("not allowed by the unit's filter:", " ".join(bad))
     sys.exit(1)
 PY
+    ;;
+  prometheus)
+    # A real Prometheus (Debian's), on the receiving namespace's loopback with
+    # its own configuration and data, scrapes `fhctl exporter` every second
+    # while fhd takes a stamped feed; what its HTTP API answers must be what
+    # `fhctl stats --json` reads from the region.
+    command -v prometheus >/dev/null || { echo "SKIP: no prometheus binary (tools/install-deps installs it)"; exit 77; }
+    STAMPED=1 start_fhd udp prom
+    in_background exporter sh -c 'exec "$0" exporter --shm prom --shm-dir "$1" --listen 127.0.0.1:9464 2>>"$1/exporter.log"' \
+      "$bin/fhctl" "$work"
+    exporter_pid=$bg_pid
+    cat >"$work/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: fh
+    static_configs:
+      - targets: ["127.0.0.1:9464"]
+EOF
+    in_background prometheus sh -c 'exec prometheus --config.file="$0/prometheus.yml" \
+      --storage.tsdb.path="$0/prometheus-data" --web.listen-address=127.0.0.1:9090 >"$0/prometheus.log" 2>&1' "$work"
+    prometheus_pid=$bg_pid
+    RATE=4000 publish "$testdata/itch50/bx_sample_20191230.NASDAQ_ITCH50" --stamp
+    wait_counter arbiter.end_of_session prom 1
+    "$bin/fhctl" stats --json --shm prom --shm-dir "$work" >"$work/stats.json"
+    "$bin/fhctl" stats --shm prom --shm-dir "$work" | sed -n '/^latency\./,$p'
+    R python3 "$src/tests/integration/prometheus_check.py" "$work/stats.json" "$bin/fhctl" "$work" ||
+      { tail -20 "$work/prometheus.log"; cat "$work/exporter.log"; exit 1; }
+    kill -TERM "$exporter_pid" "$prometheus_pid"
+    stop_fhd
     ;;
   *) echo "unknown case $case"; exit 2 ;;
 esac

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -228,6 +230,41 @@ TEST_CASE("fhd: a replay records each message's ts_recv - ts_event in the region
   REQUIRE(text.exitCode == 0);
   CHECK(text.out.find("latency.feed_to_receive_ns: 2232 values; p50 ") != std::string::npos);
   CHECK(text.out.find("latency.receive_to_publish_ns: 0 values") != std::string::npos);
+
+  // The exporter's textfile: the same figures in Prometheus's format, buckets cumulative.
+  const std::string prom = dir.str() + "/fh.prom";
+  const Run exported =
+      fh::test::run("fhctl", {"exporter", "--shm", "h", "--shm", "missing", "--shm-dir", dir.str(), "--textfile", prom});
+  REQUIRE(exported.exitCode == 0);
+  CHECK(exported.err.find("missing") != std::string::npos);  // said once, and reported as down
+  std::ifstream in(prom);
+  std::map<std::string, std::string> samples;
+  std::vector<double> buckets;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    samples[line.substr(0, space)] = line.substr(space + 1);
+    if (line.rfind("fh_latency_feed_to_receive_seconds_bucket{", 0) == 0) buckets.push_back(std::stod(line.substr(space + 1)));
+  }
+  CHECK(samples["fh_up{feed=\"h\"}"] == "0");  // the replay is over, its writer stopped (up: veth prometheus)
+  CHECK(samples.count("fh_up{feed=\"missing\"}") == 1);
+  CHECK(samples["fh_up{feed=\"missing\"}"] == "0");
+  CHECK(samples.count("fh_messages_total{feed=\"missing\"}") == 0);
+  CHECK(samples["fh_messages_total{feed=\"h\"}"] == "2232");
+  CHECK(samples["fh_line_packets_total{feed=\"h\",line=\"a\"}"] == "2036");
+  CHECK(samples["fh_book_unknown_order_total{feed=\"h\"}"] == "1102");
+  CHECK(samples["fh_source_state{feed=\"h\",state=\"done\"}"] == "1");
+  CHECK(samples["fh_latency_feed_to_receive_seconds_count{feed=\"h\"}"] == "2232");
+  CHECK(samples["fh_latency_feed_to_receive_seconds_bucket{feed=\"h\",le=\"+Inf\"}"] == "2232");
+  CHECK(samples["fh_latency_receive_to_publish_seconds_count{feed=\"h\"}"] == "0");
+  REQUIRE(buckets.size() == 54);  // 2^8 .. 2^34 ns, and the half-way edges, and +Inf
+  CHECK(std::is_sorted(buckets.begin(), buckets.end()));
+  // Every value is between 2^20 and 1.5 * 2^20 ns (min and max above): the le edges each side of them.
+  CHECK(samples["fh_latency_feed_to_receive_seconds_bucket{feed=\"h\",le=\"0.001048576\"}"] == "0");
+  CHECK(samples["fh_latency_feed_to_receive_seconds_bucket{feed=\"h\",le=\"0.001572864\"}"] == "2232");
+  const Run badListen = fh::test::run("fhctl", {"exporter", "--shm", "h", "--shm-dir", dir.str(), "--listen", "nowhere"});
+  CHECK(badListen.exitCode != 0);
+  CHECK(badListen.err.find("--listen") != std::string::npos);
 }
 
 TEST_CASE("fhd: bad input and bad options exit non-zero with a message naming them", "[fhd]") {

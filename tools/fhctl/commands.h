@@ -71,6 +71,14 @@ struct TopOptions {
 };
 int runTop(const TopOptions& options, const RegionOptions& region);
 
+// Prometheus's text format of the regions' counters, states and histograms (exporter.cc).
+struct ExporterOptions {
+  std::vector<std::string> regions;     // names of the regions; empty: the one of --shm
+  std::string listen = "127.0.0.1:9464";  // HOST:PORT served at /metrics
+  std::optional<std::string> textfile;  // instead: write once to this file and exit
+};
+int runExporter(const ExporterOptions& options, const RegionOptions& region);
+
 // Shared by the live views (defined in tail.cc). They stop on SIGINT or
 // SIGTERM; SIGPIPE is ignored so that a closed output shows as EPIPE.
 void installStopHandlers();

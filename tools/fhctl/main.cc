@@ -100,6 +100,18 @@ int main(int argc, char** argv) {
   topCmd->add_option("--interval", top.interval, "seconds between frames")->check(seconds)->capture_default_str();
   topCmd->add_option("--iterations", top.iterations, "stop after K frames")->check(positive);
 
+  fh::ctl::ExporterOptions exporter;
+  CLI::App* exporterCmd = app.add_subcommand(
+      "exporter", "Serve the regions' counters, states and latency histograms to Prometheus at /metrics, or write "
+                  "them once to a file for node-exporter's textfile collector");
+  exporterCmd->add_option("--shm", exporter.regions, "region of a running fhd: /dev/shm/NAME (repeatable; default fh)");
+  exporterCmd->add_option("--shm-dir", region.directory, "directory of the regions")->capture_default_str();
+  CLI::Option* listenOpt =
+      exporterCmd->add_option("--listen", exporter.listen, "HOST:PORT to serve /metrics on")->capture_default_str();
+  exporterCmd->add_option("--textfile", exporter.textfile,
+                          "write the metrics once to this file (a temporary name, then renamed) and exit")
+      ->excludes(listenOpt);
+
   fh::ctl::GlimpseOptions glimpse;
   CLI::App* glimpseCmd =
       app.add_subcommand("glimpse", "fetch a GLIMPSE 5.0 snapshot (SoupBinTCP) and write its messages as a BinaryFILE");
@@ -118,6 +130,7 @@ int main(int argc, char** argv) {
   if (statsCmd->parsed()) return fh::ctl::runStats(stats, region);
   if (topCmd->parsed()) return fh::ctl::runTop(top, region);
   if (glimpseCmd->parsed()) return fh::ctl::runGlimpse(glimpse);
+  if (exporterCmd->parsed()) return fh::ctl::runExporter(exporter, region);
   if (book.file.empty()) return fh::ctl::runBookFromRegion(book, region);
   return fh::ctl::runBookFromFile(book);
 }
