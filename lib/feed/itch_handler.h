@@ -236,7 +236,8 @@ class ItchHandler {
     if (length >= itch::kHeaderLength) {
       timestamp_ = loadBe48(msg + 5);
       // A snapshot's message carries its order's time, not the time it was sent.
-      if (!snapshotting_) feedDelay_.record(static_cast<int64_t>(recvNs) - (midnightNs_ + static_cast<int64_t>(timestamp_)));
+      if (!snapshotting_)
+        feedDelay_.record(static_cast<int64_t>(recvNs) - (midnightNs_ + static_cast<int64_t>(timestamp_)));
     }
     builder_.setContext(sequence, recvNs,
                         static_cast<uint8_t>((feedStale_ || feedJoining_ ? record::flags::kMaybeBadBook : 0) |

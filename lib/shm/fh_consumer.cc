@@ -21,6 +21,16 @@ namespace shm = fh::shm;
 #define FH_SAME_FIELD(C, Cpp, c_field, cpp_field) \
   static_assert(offsetof(C, c_field) == offsetof(Cpp, cpp_field) && sizeof(C::c_field) == sizeof(Cpp::cpp_field))
 
+// A histogram is copied straight into the C struct.
+static_assert(FH_HISTOGRAM_BUCKETS == shm::kHistogramBuckets && FH_HISTOGRAM_NAME_MAX == sizeof(shm::HistogramSlot::name));
+static_assert(sizeof(fh_histogram) == sizeof(shm::HistogramSnapshot) && alignof(fh_histogram) == alignof(shm::HistogramSnapshot));
+FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, count, fields.count);
+FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, negative, fields.negative);
+FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, min, fields.min);
+FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, max, fields.max);
+FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, sum, fields.sum);
+FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, buckets, buckets);
+
 static_assert(sizeof(fh_record_header) == sizeof(rec::RecordHeader));
 FH_SAME_FIELD(fh_record_header, rec::RecordHeader, length, length);
 FH_SAME_FIELD(fh_record_header, rec::RecordHeader, rtype, rtype);
@@ -333,6 +343,42 @@ fh_status fh_consumer_find_counter(const fh_consumer* c, const char* name, uint3
   if (!found) return fail(FH_ERR_NO_COUNTER, "no counter with that name");
   *index = *found;
   return FH_OK;
+}
+
+uint32_t fh_consumer_histogram_count(const fh_consumer* c) { return c != nullptr ? c->cpp.histogramCount() : 0; }
+
+fh_status fh_consumer_histogram_name(const fh_consumer* c, uint32_t index, char* name, size_t size) {
+  if (c == nullptr) return noConsumer();
+  if (index >= c->cpp.histogramCount()) return fail(FH_ERR_NO_COUNTER, "histogram index beyond the region's histograms");
+  const std::string_view n = c->cpp.histogramName(index);
+  if (name == nullptr || size <= n.size()) return fail(FH_ERR_ARGUMENT, "fh_consumer_histogram_name: buffer too small");
+  std::memcpy(name, n.data(), n.size());
+  name[n.size()] = '\0';
+  return FH_OK;
+}
+
+fh_status fh_consumer_copy_histogram(const fh_consumer* c, uint32_t index, fh_histogram* out) {
+  if (c == nullptr) return noConsumer();
+  if (out == nullptr) return fail(FH_ERR_ARGUMENT, "fh_consumer_copy_histogram: out is NULL");
+  switch (c->cpp.copyHistogram(index, *reinterpret_cast<shm::HistogramSnapshot*>(out))) {
+    case shm::CopyStatus::Ok: return FH_OK;
+    case shm::CopyStatus::NoSuchInstrument:
+      return fail(FH_ERR_NO_COUNTER, "histogram index beyond the region's histograms");
+    case shm::CopyStatus::WriterStuck: return fail(FH_ERR_WRITER_STUCK, "the writer holds the histogram's lock");
+  }
+  return fail(FH_ERR_SYSTEM, "fh_consumer_copy_histogram: unknown status");
+}
+
+uint64_t fh_histogram_bucket_low(uint32_t bucket) {
+  return bucket < shm::kHistogramBuckets ? shm::histogramBucketLow(bucket) : 0;
+}
+uint64_t fh_histogram_bucket_high(uint32_t bucket) {
+  return bucket < shm::kHistogramBuckets ? shm::histogramBucketHigh(bucket) : 0;
+}
+uint64_t fh_histogram_quantile(const fh_histogram* h, double q) {
+  if (h == nullptr) return 0;
+  const auto* snapshot = reinterpret_cast<const shm::HistogramSnapshot*>(h);
+  return snapshot->quantile(q);
 }
 
 }  // extern "C"

@@ -24,7 +24,7 @@ typedef enum fh_status {
   FH_ERR_ARGUMENT = 7,       /* a NULL or out-of-range argument */
   FH_ERR_NO_INSTRUMENT = 8,  /* no instrument with that symbol or locate */
   FH_ERR_WRITER_STUCK = 9,   /* the writer held a seqlock all along (it may have died mid-update) */
-  FH_ERR_NO_COUNTER = 10,    /* no counter with that name or index */
+  FH_ERR_NO_COUNTER = 10,    /* no counter (or histogram) with that name or index */
   FH_ERR_UNTRUSTED = 11      /* the region's owner is not root, this user, or one FH_TRUSTED_WRITERS names */
 } fh_status;
 
@@ -234,6 +234,35 @@ uint32_t fh_consumer_counter_count(const fh_consumer* consumer);
 fh_status fh_consumer_counter_name(const fh_consumer* consumer, uint32_t index, char* name, size_t size);
 fh_status fh_consumer_counter_value(const fh_consumer* consumer, uint32_t index, uint64_t* value);
 fh_status fh_consumer_find_counter(const fh_consumer* consumer, const char* name, uint32_t* index);
+
+/* ---- latency histograms (layout 1.3: none in an older region's) ----
+ * Values in ns, in fixed log-linear buckets: 0..31 one each, then 16 per
+ * power of two, so a bucket is at most 6.25% of its values wide. */
+
+#define FH_HISTOGRAM_BUCKETS 976
+#define FH_HISTOGRAM_NAME_MAX 48 /* bytes, NUL included */
+
+typedef struct fh_histogram {
+  uint64_t count;     /* values recorded, negative ones included */
+  uint64_t negative;  /* values below 0 (the feed's clock ahead of ours): in no bucket */
+  uint64_t min;       /* of the values at or above 0 */
+  uint64_t max;
+  double sum;         /* of all values */
+  uint64_t reserved[3];
+  uint64_t buckets[FH_HISTOGRAM_BUCKETS];
+} fh_histogram;
+
+uint32_t fh_consumer_histogram_count(const fh_consumer* consumer);
+/* Copies the name (e.g. "latency.feed_to_receive_ns") into name[size]; FH_ERR_ARGUMENT if it does not fit. */
+fh_status fh_consumer_histogram_name(const fh_consumer* consumer, uint32_t index, char* name, size_t size);
+/* A whole copy (count is negative plus the buckets' sum); FH_ERR_NO_COUNTER for no such index. */
+fh_status fh_consumer_copy_histogram(const fh_consumer* consumer, uint32_t index, fh_histogram* out);
+/* The smallest and largest value of bucket i (< FH_HISTOGRAM_BUCKETS). */
+uint64_t fh_histogram_bucket_low(uint32_t bucket);
+uint64_t fh_histogram_bucket_high(uint32_t bucket);
+/* The value at quantile q (0..1) of the values at or above 0: its bucket's
+ * largest value, never above max (never understated). 0 when empty. */
+uint64_t fh_histogram_quantile(const fh_histogram* histogram, double q);
 
 #ifdef __cplusplus
 }

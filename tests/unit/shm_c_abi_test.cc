@@ -22,6 +22,7 @@
 #include "shm_fixture.h"
 #include "shm/consumer.h"
 #include "shm/fh_consumer.h"
+#include "shm/histogram.h"
 #include "shm/writer.h"
 
 namespace {
@@ -253,6 +254,45 @@ TEST_CASE("shm C ABI: open, region facts, instruments and counters", "[shm][c-ab
   REQUIRE(fh_consumer_find_counter(h.c, "alpha", &index) == FH_OK);
   CHECK(index == 0);
   CHECK(fh_consumer_find_counter(h.c, "gamma", &index) == FH_ERR_NO_COUNTER);
+}
+
+TEST_CASE("shm C ABI: latency histograms", "[shm][c-abi][histogram]") {
+  TempDir dir;
+  fh::shm::RegionConfig config = smallRegion(dir);
+  config.histograms = {"latency.a_ns", "latency.b_ns"};
+  RegionWriter writer(config);
+  fh::shm::Histogram recorded;
+  for (int64_t v : {5, 40, 40, 1000, 123456, -3}) recorded.record(v);
+  writer.publishHistogram(1, recorded);
+  Handle h;
+  REQUIRE(open(dir, "t", h) == FH_OK);
+  CHECK(fh_consumer_histogram_count(h.c) == 2);
+  char name[FH_HISTOGRAM_NAME_MAX];
+  REQUIRE(fh_consumer_histogram_name(h.c, 1, name, sizeof name) == FH_OK);
+  CHECK(std::string(name) == "latency.b_ns");
+  char tiny[4];
+  CHECK(fh_consumer_histogram_name(h.c, 1, tiny, sizeof tiny) == FH_ERR_ARGUMENT);
+  CHECK(fh_consumer_histogram_name(h.c, 2, name, sizeof name) == FH_ERR_NO_COUNTER);
+  auto copy = std::make_unique<fh_histogram>();
+  CHECK(fh_consumer_copy_histogram(h.c, 2, copy.get()) == FH_ERR_NO_COUNTER);
+  CHECK(fh_consumer_copy_histogram(h.c, 0, nullptr) == FH_ERR_ARGUMENT);
+  REQUIRE(fh_consumer_copy_histogram(h.c, 1, copy.get()) == FH_OK);
+  CHECK(copy->count == 6);
+  CHECK(copy->negative == 1);
+  CHECK(copy->min == 5);
+  CHECK(copy->max == 123456);
+  CHECK(copy->sum == 124538.0);
+  CHECK(copy->buckets[5] == 1);
+  CHECK(copy->buckets[fh::shm::histogramBucket(40)] == 2);
+  CHECK(fh_histogram_quantile(copy.get(), 0.5) == fh_histogram_bucket_high(fh::shm::histogramBucket(40)));
+  CHECK(fh_histogram_quantile(copy.get(), 1.0) == 123456);
+  CHECK(fh_histogram_bucket_low(32) == 32);
+  CHECK(fh_histogram_bucket_high(32) == 33);
+  CHECK(fh_histogram_bucket_high(FH_HISTOGRAM_BUCKETS - 1) == UINT64_MAX);
+  CHECK(fh_histogram_bucket_low(FH_HISTOGRAM_BUCKETS) == 0);
+  REQUIRE(fh_consumer_copy_histogram(h.c, 0, copy.get()) == FH_OK);
+  CHECK(copy->count == 0);
+  CHECK(fh_histogram_quantile(copy.get(), 0.99) == 0);
 }
 
 TEST_CASE("shm C ABI: NULL and out-of-range arguments are statuses", "[shm][c-abi]") {
