@@ -77,6 +77,11 @@ for consumer in "$work/pc/consumer_c" "$work/cm/build/consumer_cpp" "$work/cm/bu
   grep -q '^done: 5 records, 0 lost, 0 reattached$' <<<"$out" || { echo "$out"; fail "${consumer#"$work/"}"; }
   echo "ok   ${consumer#"$work/"} read 5 ticks of the live staged fhd"
 done
+book=$(PYTHONPATH=$root/lib/python3/dist-packages FH_CONSUMER_LIB=$libdir/libfh_consumer.so.0 python3 -c \
+  'import fh, sys; r = fh.Region("inst", directory=sys.argv[1]); print(fh.__file__, len(r.book("ALC").bids))' "$work/shm") ||
+  fail "the installed Python package"
+[[ $book == "$root/lib/python3/dist-packages/fh/__init__.py 10" ]] || fail "the installed Python package read: $book"
+echo "ok   the installed Python package (lib/python3/dist-packages/fh) reads the live staged fhd's books"
 kill -TERM "$fhd_pid"
 wait "$fhd_pid" || true
 fhd_pid=
