@@ -53,12 +53,16 @@ bin=$PWD/build/bin
 id=$$
 nsS=fh-adopt-send-$id nsR=fh-adopt-recv-$id vS=fhas$id vR=fhar$id
 work=$(mktemp -d /tmp/fh-adoption.XXXXXX)
+# fhd's region on tmpfs, as in production: a region file on a disk
+# filesystem (/tmp here is ext4) takes a write fault on every page the kernel
+# wrote back, tens of microseconds on the hot path.
+shm=$(mktemp -d /dev/shm/fh-adoption.XXXXXX)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   ip netns del "$nsS" 2>/dev/null || true
   ip netns del "$nsR" 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
 ip netns add "$nsS"
@@ -101,7 +105,7 @@ run_fhd() {  # run_fhd udp|xdp spin|poll RATE -> one JSON line
 name = "$name"
 log_level = "warn"
 [shm]
-directory = "$work"
+directory = "$shm"
 ring_mib = 256
 [book]
 max_orders = 1048576
@@ -122,27 +126,27 @@ EOF
   rm -f "$work/fhd.pid"
   ip netns exec "$nsR" sh -c 'echo $$ >"$0"; exec "$1" --config "$2"' "$work/fhd.pid" "$bin/fhd" "$work/$name.toml" \
     2>"$work/fhd.log" &
-  until [[ -s $work/fhd.pid ]] && "$bin/fhctl" stats --shm "$name" --shm-dir "$work" >/dev/null 2>&1; do sleep 0.05; done
+  until [[ -s $work/fhd.pid ]] && "$bin/fhctl" stats --shm "$name" --shm-dir "$shm" >/dev/null 2>&1; do sleep 0.05; done
   local fhd_pid
   fhd_pid=$(cat "$work/fhd.pid")
   pids+=("$fhd_pid")
-  "$bin/path_latency" "$name" "$work" --follow 1000 --cpu "$consumer_cpu" >"$work/consumer.json" &
+  "$bin/path_latency" "$name" "$shm" --follow 1000 --cpu "$consumer_cpu" >"$work/consumer.json" &
   local consumer=$!
   pids+=("$consumer")
   sleep 0.3
   local before after
   before=$(cpu_ticks "$fhd_pid")
   send "$rate"
-  until [[ $("$bin/fhctl" stats --json --shm "$name" --shm-dir "$work" |
+  until [[ $("$bin/fhctl" stats --json --shm "$name" --shm-dir "$shm" |
              python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['arbiter.end_of_session'])") -ge 1 ]]; do
     sleep 0.05
   done
   after=$(cpu_ticks "$fhd_pid")
   wait "$consumer"
-  "$bin/fhctl" stats --json --shm "$name" --shm-dir "$work" >"$work/stats.json"
+  "$bin/fhctl" stats --json --shm "$name" --shm-dir "$shm" >"$work/stats.json"
   kill -TERM "$fhd_pid"
   while kill -0 "$fhd_pid" 2>/dev/null; do sleep 0.05; done
-  rm -f "$work/$name"
+  rm -f "$shm/$name"
   python3 - "$work/stats.json" "$work/consumer.json" "$before" "$after" <<'PY'
 import json, os, sys
 c = json.load(open(sys.argv[1]))["counters"]
