@@ -12,7 +12,9 @@ bin=$1 testdata=$2 src=$3 case=$4
 
 id=$$
 nsS=fh-send-$id nsR=fh-recv-$id vS=fhs$id vR=fhr$id
-work=$(mktemp -d /tmp/fh-veth.XXXXXX)
+# On tmpfs, as fhd's regions are in production: a region file on a disk
+# filesystem takes a write fault on each page writeback cleaned.
+work=$(mktemp -d /dev/shm/fh-veth.XXXXXX)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
