@@ -268,7 +268,7 @@ Config parseConfig(const std::string& text, const std::string& origin) {
   if (const toml::node* n = root.get("shm")) {
     if (!n->is_table()) fail("shm", "must be a table");
     const toml::table& t = *n->as_table();
-    onlyKeys(t, "shm", {"name", "directory", "group", "depth", "ring_mib", "mode"});
+    onlyKeys(t, "shm", {"name", "directory", "group", "depth", "ring_mib", "tap_mib", "mode"});
     c.region.name = get<std::string>(t, "shm", "name").value_or(c.instance);
     c.region.directory = get<std::string>(t, "shm", "directory").value_or("/dev/shm");
     c.region.group = get<std::string>(t, "shm", "group").value_or("");
@@ -276,6 +276,10 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     const int64_t ringMiB = integer(t, "shm", "ring_mib", 64, 1, 16384);
     if ((ringMiB & (ringMiB - 1)) != 0) fail("shm.ring_mib", std::to_string(ringMiB) + " is not a power of two");
     c.region.ringBytes = uint64_t(ringMiB) << 20;
+    const int64_t tapMiB = integer(t, "shm", "tap_mib", 16, 0, 1024);
+    if ((tapMiB & (tapMiB - 1)) != 0)
+      fail("shm.tap_mib", std::to_string(tapMiB) + " is not a power of two (or 0: no capture tap)");
+    c.region.tapBytes = uint64_t(tapMiB) << 20;
     const std::string mode = get<std::string>(t, "shm", "mode").value_or("0640");
     try {
       size_t used = 0;

@@ -75,7 +75,10 @@ namespace fh::daemon {
   X(FetchSilent, "snapshot.server_silent")        \
   X(FetchConnectFailures, "snapshot.connect_failures") \
   X(FetchMalformed, "snapshot.malformed")         \
-  X(FetchMs, "snapshot.fetch_ms")
+  X(FetchMs, "snapshot.fetch_ms")                 \
+  X(TapAttached, "tap.attached")                  /* 1: a capture is attached */ \
+  X(TapPackets, "tap.packets")                    /* packets copied into the tap */ \
+  X(TapRefused, "tap.refused")                    /* too large for the tap's ring */
 
 enum class SourceCounter : uint32_t {
 #define FH_SOURCE_ENUM(id, name) id,
@@ -173,6 +176,15 @@ void setModeCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const So
   if constexpr (requires { source.zeroCopy(); }) {
     w.set(i.at(SourceCounter::ZeroCopy), source.zeroCopy());
     w.set(i.at(SourceCounter::NativeMode), source.mode() == xsk::XdpMode::Native);
+  }
+}
+
+// The capture tap's state (the housekeeping thread's, with probeTap()).
+inline void syncTapCounters(shm::RegionWriter& w, const SourceCounterIndex& i, bool attached) noexcept {
+  w.set(i.at(SourceCounter::TapAttached), attached);
+  if (const shm::TapHeader* tap = w.tapHeader()) {
+    w.set(i.at(SourceCounter::TapPackets), tap->packets.load(std::memory_order_relaxed));
+    w.set(i.at(SourceCounter::TapRefused), tap->refused.load(std::memory_order_relaxed));
   }
 }
 

@@ -298,6 +298,36 @@ class FeedEvents {
   bool announcedEnd_ = false;
 };
 
+// A snapshot's messages (2-byte lengths and messages) into the tap, in
+// pieces of whole messages; a capture gives them SoupBinTCP framing.
+void tapSnapshot(shm::RegionWriter& writer, std::span<const uint8_t> blocks, uint64_t recvNs) {
+  constexpr size_t kPiece = 32 << 10;  // a capture's TCP segment stays under 64 KiB with the framing added
+  size_t from = 0, at = 0;
+  while (at + 2 <= blocks.size()) {
+    const size_t next = at + 2 + (size_t{blocks[at]} << 8 | blocks[at + 1]);
+    if (next > blocks.size()) break;
+    if (next - from > kPiece && at > from) {
+      writer.tap(shm::TapLine::Snapshot, recvNs, blocks.subspan(from, at - from));
+      from = at;
+    }
+    at = next;
+  }
+  if (at > from) writer.tap(shm::TapLine::Snapshot, recvNs, blocks.subspan(from, at - from));
+}
+
+// What a capture puts in the headers of each line's packets: the tap keeps
+// payloads, so these are the configuration's addresses, not the packets'.
+void describeTapLines(shm::RegionConfig& region, const Feed& f, const daemon::RerequestSocket* rerequest) {
+  const auto at = [&](shm::TapLine line) -> shm::TapEndpoints& { return region.tapEndpoints[uint32_t(line)]; };
+  at(shm::TapLine::A) = {f.lineA.source.value_or(0), f.lineA.group, 0, f.lineA.port, 17, {}};
+  if (f.lineB) at(shm::TapLine::B) = {f.lineB->source.value_or(0), f.lineB->group, 0, f.lineB->port, 17, {}};
+  if (rerequest != nullptr && !f.rerequestServers.empty())
+    at(shm::TapLine::Retransmission) = {f.rerequestServers.front().address, 0, f.rerequestServers.front().port,
+                                        rerequest->localPort(), 17, {}};
+  if (f.snapshotStage.enabled)
+    at(shm::TapLine::Snapshot) = {f.snapshot.server.address, 0, f.snapshot.server.port, 0, 6, {}};
+}
+
 template <class Source>
 int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionWriter& writer,
                daemon::SourceCounterIndex index, daemon::RerequestSocket* rerequest,
@@ -310,11 +340,16 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
   uint64_t nextHousekeeping = 0;
   FeedEvents events(f);
   DropReport socketDrops(f, "the kernel's UDP socket buffers dropped");
+  // A capture's copy is made after the feed is done with the packet.
   const auto onPacket = [&](int line, std::span<const uint8_t> payload, uint64_t recvNs) {
     feed.packet(line, payload, recvNs);
+    if (writer.tapping()) [[unlikely]]
+      writer.tap(static_cast<shm::TapLine>(line), recvNs, payload);
   };
   const auto onReply = [&](std::span<const uint8_t> payload, uint64_t recvNs) {
     feed.retransmission(payload, recvNs);
+    if (writer.tapping()) [[unlikely]]
+      writer.tap(shm::TapLine::Retransmission, recvNs, payload);
   };
   while (!stopping()) {
     // Replies are read only while the sequencer waits for one: no system call otherwise.
@@ -344,6 +379,7 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
     if (snapshots != nullptr && snapshots->ready()) {  // merged here, on the worker
       const daemon::SnapshotFetcher::Snapshot s = snapshots->take();
       const bool merged = feed.loadSnapshot(s.generation, s.blocks, s.next, now);
+      if (writer.tapping()) tapSnapshot(writer, s.blocks, now);
       const feed::SnapshotCounters c = feed.recovery().counters();
       if (merged)
         spdlog::info("{}: snapshot merged: {} orders; {} buffered messages applied from sequence {}, {} it already "
@@ -404,6 +440,7 @@ int run(const Config& config, bool exitWhenDone) {
                  fmt::join(servers, ", "), rerequest->localPort());
   }
 
+  if (xdp || udp) describeTapLines(region, f, rerequest.get());
   book::OrderBooks books(config.book);
   shm::RegionWriter writer(region);
   std::unique_ptr<daemon::SnapshotFetcher> snapshots;
@@ -431,7 +468,14 @@ int run(const Config& config, bool exitWhenDone) {
     uint64_t lastBeat = 0;
     int stuck = 0;
     DropReport xskDrops(f, "the AF_XDP sockets dropped");
+    bool tapping = false;
     while (housekeeping.load(std::memory_order_relaxed)) {
+      if (const bool now = (xdp || udp) && writer.probeTap(); now != tapping) {
+        tapping = now;
+        spdlog::info("{}: {}", f.name, now ? "a capture attached: received packets are copied into the tap"
+                                           : "no capture attached any more: the tap is off");
+      }
+      daemon::syncTapCounters(writer, index, tapping);
       const uint64_t beat = gWorkerBeat.load(std::memory_order_relaxed);
       stuck = beat == lastBeat ? stuck + 1 : 0;
       lastBeat = beat;

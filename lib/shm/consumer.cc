@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
@@ -154,6 +155,15 @@ void Consumer::map(bool first) {
       shaped = slots[i].bucketCount == kHistogramBuckets && slots[i].subBucketBits == kHistogramSubBits;
     if (!shaped) reject(Kind::NotARegion, "its header does not describe valid histograms");
   }
+  // The tap (1.4) follows the histograms; an older region, or one made with
+  // the tap off, has none.
+  const uint64_t tapBytes = (version & 0xFFFF) >= 4 ? copy.tapBytes : 0;
+  const Geometry withTap{copy.maxInstruments, copy.depth, copy.ringBytes, copy.counterCount, copy.histogramCount,
+                         tapBytes};
+  if (tapBytes != 0 && !(tapBytes >= kMinTapBytes && tapBytes <= kMaxTapBytes && std::has_single_bit(tapBytes) &&
+                         copy.tapOffset == withTap.tapOffset() && withTap.totalBytes() <= copy.totalBytes &&
+                         withTap.totalBytes() <= uint64_t(st.st_size)))
+    reject(Kind::NotARegion, "its header does not describe a valid capture tap");
 
   // Where reading starts, found before anything is committed: a ring that
   // lies is refused, and a re-attach keeps what it had.
@@ -169,7 +179,7 @@ void Consumer::map(bool first) {
   header_ = h;
   geometry_ = Layout{copy.maxInstruments, copy.depth,         copy.counterCount,   copy.histogramCount,
                      g.directoryOffset(),  g.booksOffset(),    copy.bookBytes,      g.countersOffset(),
-                     withHistograms.histogramsOffset()};
+                     withHistograms.histogramsOffset(), withTap.tapOffset(), tapBytes};
   ring_ = base_ + g.ringOffset();
   ringMask_ = copy.ringBytes - 1;
   cursor_ = start.cursor;

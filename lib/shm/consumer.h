@@ -155,6 +155,16 @@ class Consumer {
   // NoSuchInstrument: no histogram `index`.
   CopyStatus copyHistogram(uint32_t index, HistogramSnapshot& out) const noexcept;
 
+  // The capture tap (layout 1.4; tap.h reads it): null, and 0 bytes, where
+  // the region has none.
+  const TapHeader* tapHeader() const noexcept {
+    return geometry_.tapBytes == 0 ? nullptr : reinterpret_cast<const TapHeader*>(base_ + geometry_.tapOffset);
+  }
+  const uint8_t* tapRing() const noexcept { return base_ + geometry_.tapOffset + 4096; }
+  uint64_t tapBytes() const noexcept { return geometry_.tapBytes; }
+  // DIR/.NAME.tap, whose lock attaches a capture.
+  std::string tapLockPath() const { return options_.directory + "/." + name_ + ".tap"; }
+
  private:
   enum class Next { Record, Padding, Empty, Lapped };
   static constexpr uint32_t kMaxSkips = 4096;
@@ -174,6 +184,7 @@ class Consumer {
   struct Layout {
     uint32_t maxInstruments = 0, depth = 0, counterCount = 0, histogramCount = 0;
     uint64_t directoryOffset = 0, booksOffset = 0, bookBytes = 0, countersOffset = 0, histogramsOffset = 0;
+    uint64_t tapOffset = 0, tapBytes = 0;
   };
 
   std::string name_;

@@ -1,7 +1,7 @@
 // The byte layout of a daemon's shared-memory region (/dev/shm/NAME): a
 // versioned header, the instrument directory, one top-of-book snapshot per
 // instrument under a seqlock, the tick ring (one writer, many readers), the
-// counters and the latency histograms. Shared by the writer (writer.h) and readers (consumer.h); a reader
+// counters, the latency histograms and the capture tap. Shared by the writer (writer.h) and readers (consumer.h); a reader
 // in another process, even of another build, depends on nothing else. The
 // region is written only by its one writer thread.
 //
@@ -32,8 +32,9 @@ inline constexpr uint64_t kMagic = 0x3130'4D48'5348'4866ULL;  // "fHSHMH01", lit
 // Readers refuse any other major version; a minor version only adds fields
 // in space that older readers skip.
 inline constexpr uint16_t kLayoutMajor = 1;
-// 1.1: BookStatus::Joining; 1.2: SourceState::Stopped; 1.3: latency histograms
-inline constexpr uint16_t kLayoutMinor = 3;
+// 1.1: BookStatus::Joining; 1.2: SourceState::Stopped; 1.3: latency histograms;
+// 1.4: the capture tap
+inline constexpr uint16_t kLayoutMinor = 4;
 inline constexpr uint32_t kLayoutVersion = uint32_t{kLayoutMajor} << 16 | kLayoutMinor;
 inline constexpr uint32_t kMaxDepth = 64;         // levels per side a region may publish
 inline constexpr uint32_t kMaxCounters = 256;
@@ -76,7 +77,10 @@ struct alignas(kCacheLine) RegionHeader {
   uint64_t histogramsOffset;
   uint32_t histogramCount;
   uint32_t histogramBytes;  // stride of one slot
-  uint8_t reserved1[48];
+  // Layout 1.4; zero in older regions, and where the tap is configured off.
+  uint64_t tapOffset;  // a TapHeader, then the tap's ring
+  uint64_t tapBytes;   // of the ring, a power of two
+  uint8_t reserved1[32];
 
   alignas(kCacheLine) std::atomic<uint32_t> writerState;  // WriterState
   std::atomic<uint32_t> sourceState;                      // SourceState
@@ -93,6 +97,7 @@ static_assert(offsetof(RegionHeader, layoutVersion) == 8);
 static_assert(offsetof(RegionHeader, directoryOffset) == 48);
 static_assert(offsetof(RegionHeader, instance) == 112);
 static_assert(offsetof(RegionHeader, histogramsOffset) == 176);
+static_assert(offsetof(RegionHeader, tapOffset) == 192);
 static_assert(offsetof(RegionHeader, writerState) == 256);
 static_assert(offsetof(RegionHeader, ringTailIntent) == 320);
 static_assert(offsetof(RegionHeader, ringTail) == 384);
@@ -203,6 +208,64 @@ static_assert(offsetof(HistogramSlot, fields) == 64);
 static_assert(offsetof(HistogramSlot, buckets) == 128);
 static_assert(sizeof(HistogramSlot) == 128 + 8 * kHistogramBuckets);
 
+// The capture tap (layout 1.4): while a capture is attached, the worker
+// copies every feed packet it receives into the tap's ring, as it is handed to
+// the feed, after the feed is done with it. A capture attaches by holding
+// flock(LOCK_SH) on DIR/.NAME.tap (a regular file of the writer's, readable
+// by the region's readers); the writer's housekeeping looks for such a lock
+// every 100 ms and sets `active` while one is held. So a reader, who cannot
+// write the region, can switch the tap on, and a capture that dies switches
+// it off by dying. The ring works as the tick ring does (intent, tail,
+// latest; a slow capture is lapped, never waited for), with frames of any
+// size up to kMaxTapPayload bytes of payload.
+inline constexpr uint32_t kTapLines = 4;
+enum class TapLine : uint8_t { A = 0, B = 1, Retransmission = 2, Snapshot = 3 };
+inline constexpr uint32_t kMaxTapPayload = 65507;  // the largest UDP payload over IPv4
+inline constexpr uint64_t kMinTapBytes = 1u << 20;   // shm.tap_mib: 1 MiB ..
+inline constexpr uint64_t kMaxTapBytes = 1ull << 30;  // .. 1 GiB
+
+// Where a line's packets come from and go to, as the daemon's configuration
+// says, so that a capture can give them IPv4 and UDP (or TCP) headers: the tap
+// keeps payloads only. Zero where the configuration does not say.
+struct TapEndpoints {
+  uint32_t srcAddr;  // IPv4, host byte order
+  uint32_t dstAddr;
+  uint16_t srcPort;
+  uint16_t dstPort;
+  uint8_t protocol;  // 17 (UDP) or 6 (TCP); 0: the line is not configured
+  uint8_t reserved[3];
+};
+static_assert(sizeof(TapEndpoints) == 16);
+
+struct alignas(kCacheLine) TapHeader {
+  std::atomic<uint32_t> active;  // 1 while a capture holds the tap's lock
+  uint32_t reserved0;
+  uint64_t reserved1;
+  TapEndpoints lines[kTapLines];  // by TapLine
+  alignas(kCacheLine) std::atomic<uint64_t> tailIntent;
+  alignas(kCacheLine) std::atomic<uint64_t> tail;
+  alignas(kCacheLine) std::atomic<uint64_t> latest;
+  alignas(kCacheLine) std::atomic<uint64_t> packets;  // frames written since the writer started
+  std::atomic<uint64_t> refused;                      // payloads too large for the ring, not kept
+};
+static_assert(sizeof(TapHeader) == 384);
+static_assert(offsetof(TapHeader, lines) == 16);
+static_assert(offsetof(TapHeader, tailIntent) == 128);
+
+enum class TapFrameType : uint16_t { Padding = 0, Packet = 1 };
+// One tapped packet: this frame, then its payload, the whole padded to 8.
+struct TapFrame {
+  uint32_t length;  // bytes of the frame, header included, a multiple of 8
+  TapFrameType type;
+  uint8_t line;  // TapLine
+  uint8_t reserved0;
+  uint64_t index;  // frames written before this one (padding excluded)
+  uint64_t recvNs;  // the packet's receive time, CLOCK_REALTIME
+  uint32_t payloadBytes;
+  uint32_t reserved1;
+};
+static_assert(sizeof(TapFrame) == 32);
+
 // The layout that a writer with these sizes produces.
 struct Geometry {
   uint32_t maxInstruments;
@@ -210,6 +273,7 @@ struct Geometry {
   uint64_t ringBytes;
   uint32_t counterCount;
   uint32_t histogramCount = 0;
+  uint64_t tapBytes = 0;  // 0: no tap
 
   uint64_t directoryOffset() const noexcept { return sizeof(RegionHeader); }
   uint64_t booksOffset() const noexcept {
@@ -222,8 +286,13 @@ struct Geometry {
   uint64_t histogramsOffset() const noexcept {
     return align(countersOffset() + uint64_t{counterCount} * sizeof(CounterSlot), 4096);
   }
+  uint64_t tapOffset() const noexcept {
+    return tapBytes == 0 ? 0 : align(histogramsOffset() + uint64_t{histogramCount} * sizeof(HistogramSlot), 4096);
+  }
+  uint64_t tapRingOffset() const noexcept { return tapOffset() + 4096; }  // the TapHeader's page, then the ring
   uint64_t totalBytes() const noexcept {
-    return align(histogramsOffset() + uint64_t{histogramCount} * sizeof(HistogramSlot), 4096);
+    return tapBytes != 0 ? tapRingOffset() + tapBytes
+                         : align(histogramsOffset() + uint64_t{histogramCount} * sizeof(HistogramSlot), 4096);
   }
   static constexpr uint64_t align(uint64_t v, uint64_t to) noexcept { return (v + to - 1) / to * to; }
 };

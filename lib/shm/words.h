@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace fh::shm {
 
@@ -17,6 +18,23 @@ inline void storeWords(void* dst, const void* src, size_t bytes) noexcept {
   auto* d = static_cast<uint64_t*>(dst);
   const auto* s = static_cast<const uint64_t*>(src);
   for (size_t i = 0; i < bytes / 8; ++i) __atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+}
+
+// The same from a source of any alignment and any length: the last word is
+// zero-padded (`dst` has room for bytes rounded up to 8).
+inline void storeBytes(void* dst, const void* src, size_t bytes) noexcept {
+  auto* d = static_cast<uint64_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(src);
+  for (size_t i = 0; i < bytes / 8; ++i) {
+    uint64_t w;
+    std::memcpy(&w, s + 8 * i, 8);
+    __atomic_store_n(d + i, w, __ATOMIC_RELAXED);
+  }
+  if (const size_t rest = bytes % 8; rest != 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, s + bytes / 8 * 8, rest);
+    __atomic_store_n(d + bytes / 8, w, __ATOMIC_RELAXED);
+  }
 }
 
 inline void loadWords(void* dst, const void* src, size_t bytes) noexcept {

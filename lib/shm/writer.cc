@@ -60,6 +60,20 @@ std::string fileKind(mode_t mode) {
        : S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a regular file";
 }
 
+// Why the open file `fd` (at `path`) is not a lock file of this writer's
+// (a regular file of its user's, with one name), with what to do; empty if
+// it is one.
+std::string notOwnFile(int fd, const std::string& path, const std::string& remedy) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return errnoText(path);
+  if (!S_ISREG(st.st_mode)) return path + " is " + fileKind(st.st_mode) + ": " + remedy;
+  if (st.st_nlink != 1) return path + " has other names (hard links): " + remedy;
+  if (st.st_uid != ::geteuid())
+    return path + " belongs to " + ownerName(st.st_uid) + ", not to this writer, " + ownerName(::geteuid()) + ": " +
+           remedy;
+  return {};
+}
+
 // The name's lock (see layout.h): DIR/.NAME.lock, a regular file of this
 // user's, held with flock(LOCK_EX) for the writer's lifetime. The kernel lets
 // go of it when the process ends in any way, so a dead writer never blocks a
@@ -112,17 +126,11 @@ int lockOnce(const std::string& directory, const std::string& name, const std::s
     throw std::runtime_error(lock + ": cannot open the region's lock: " + std::strerror(e) +
                              (e == EACCES ? " (another user made it: remove it, or choose another shm.name)" : ""));
   }
-  struct stat st{};
   const auto refuse = [&](const std::string& why) {
     ::close(fd);
     throw std::runtime_error(why);
   };
-  if (::fstat(fd, &st) != 0) refuse(errnoText(lock));
-  if (!S_ISREG(st.st_mode)) refuse(lock + " is " + fileKind(st.st_mode) + ": remove it, or choose another shm.name");
-  if (st.st_nlink != 1) refuse(lock + " has other names (hard links): remove it, or choose another shm.name");
-  if (st.st_uid != ::geteuid())
-    refuse(lock + " belongs to " + ownerName(st.st_uid) + ", not to this writer, " + ownerName(::geteuid()) +
-           ": another user holds the name; remove it, or choose another shm.name");
+  if (const std::string why = notOwnFile(fd, lock, "remove it, or choose another shm.name"); !why.empty()) refuse(why);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
     char text[16] = {};
@@ -151,6 +159,24 @@ void checkReplaceable(const std::string& path) {
   if (st.st_uid != ::geteuid())
     throw std::runtime_error(path + " belongs to " + ownerName(st.st_uid) + ", not to this writer, " +
                              ownerName(::geteuid()) + ": remove it, or choose another shm.name");
+}
+
+// The tap's lock file (layout.h): DIR/.NAME.tap, this user's, with the
+// region's mode and group, so that whoever may read the region may attach a
+// capture. Made once and kept, like the name's lock.
+int openTap(const RegionConfig& config, gid_t gid) {
+  const std::string path = config.directory + "/." + config.name + ".tap";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+  if (fd < 0) throw std::runtime_error(errnoText(path + ": cannot open the capture tap's lock"));
+  const auto refuse = [&](const std::string& why) {
+    ::close(fd);
+    throw std::runtime_error(why);
+  };
+  if (const std::string why = notOwnFile(fd, path, "remove it, or set shm.tap_mib = 0"); !why.empty()) refuse(why);
+  if (::fchmod(fd, config.mode & 0640) != 0) refuse(errnoText("cannot set the mode of " + path));
+  if (gid != gid_t(-1) && ::fchown(fd, uid_t(-1), gid) != 0)
+    refuse(errnoText("shm.group: cannot give " + path + " to group " + config.group));
+  return fd;
 }
 
 uint64_t newGeneration() {
@@ -183,6 +209,9 @@ void validate(const RegionConfig& c) {
   for (const std::string& n : c.histograms)
     if (n.empty() || n.size() >= sizeof(HistogramSlot::name))
       throw std::invalid_argument("shm: histogram name '" + n + "' must be 1-47 characters");
+  if (c.tapBytes != 0 && (c.tapBytes < kMinTapBytes || c.tapBytes > kMaxTapBytes || !std::has_single_bit(c.tapBytes)))
+    throw std::invalid_argument("shm.tap_mib: " + std::to_string(c.tapBytes >> 20) +
+                                " MiB must be 0 (no capture tap) or a power of two from 1 to 1024");
   if ((c.mode & ~mode_t{0644}) != 0)
     throw std::invalid_argument("shm.mode: only the owner may write the region (e.g. 0640): readers refuse one that "
                                 "others could write");
@@ -202,6 +231,7 @@ RegionWriter::RegionWriter(const RegionConfig& config)
     removeLeftovers(config.directory, config.name);
     create(config);
   } catch (...) {
+    if (tapFd_ >= 0) ::close(tapFd_);
     ::close(lockFd_);
     throw;
   }
@@ -217,9 +247,11 @@ void RegionWriter::create(const RegionConfig& config) {
     gid = g->gr_gid;
   }
 
+  if (config.tapBytes != 0) tapFd_ = openTap(config, gid);
+
   const Geometry geometry{config.maxInstruments, config.depth, config.ringBytes,
                           static_cast<uint32_t>(config.counters.size()),
-                          static_cast<uint32_t>(config.histograms.size())};
+                          static_cast<uint32_t>(config.histograms.size()), config.tapBytes};
   bytes_ = geometry.totalBytes();
   const std::string temporary = config.directory + "/." + config.name + "." + std::to_string(::getpid());
   const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -269,6 +301,8 @@ void RegionWriter::create(const RegionConfig& config) {
   header_->histogramsOffset = geometry.histogramsOffset();
   header_->histogramCount = geometry.histogramCount;
   header_->histogramBytes = sizeof(HistogramSlot);
+  header_->tapOffset = geometry.tapOffset();
+  header_->tapBytes = geometry.tapBytes;
   std::snprintf(header_->instance, sizeof header_->instance, "%s", config.name.c_str());
   header_->writerState.store(static_cast<uint32_t>(WriterState::Running));
   header_->heartbeatNs.store(header_->startNs);
@@ -294,6 +328,12 @@ void RegionWriter::create(const RegionConfig& config) {
     slot->bucketCount = kHistogramBuckets;
     slot->subBucketBits = kHistogramSubBits;
   }
+  if (geometry.tapBytes != 0) {
+    tap_ = new (base_ + geometry.tapOffset()) TapHeader{};
+    std::copy(std::begin(config.tapEndpoints), std::end(config.tapEndpoints), tap_->lines);
+    tapRing_ = base_ + geometry.tapRingOffset();
+    tapMask_ = geometry.tapBytes - 1;
+  }
 
   header_->layoutVersion.store(kLayoutVersion, std::memory_order_release);
   if (::rename(temporary.c_str(), path_.c_str()) != 0) fail("cannot move " + temporary + " to " + path_);
@@ -301,6 +341,7 @@ void RegionWriter::create(const RegionConfig& config) {
 }
 
 RegionWriter::~RegionWriter() {
+  if (tapFd_ >= 0) ::close(tapFd_);
   if (base_ != nullptr) {
     header_->writerState.store(static_cast<uint32_t>(WriterState::Stopped), std::memory_order_release);
     ::munmap(base_, bytes_);
@@ -354,6 +395,46 @@ void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const 
   write(levels, bids, bidCount, bidChanged);
   write(levels + depth_, asks, askCount, askChanged);
   seqlockEnd(book->seq, s);
+}
+
+void RegionWriter::tap(TapLine line, uint64_t recvNs, std::span<const uint8_t> payload) noexcept {
+  const uint64_t capacity = tapMask_ + 1;
+  if (payload.size() > kMaxTapPayload || sizeof(TapFrame) + payload.size() > capacity / 4) {
+    tap_->refused.store(tap_->refused.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return;
+  }
+  const auto frameBytes = static_cast<uint32_t>((sizeof(TapFrame) + payload.size() + 7) & ~size_t{7});
+  uint64_t offset = tapTail_ & tapMask_;
+  const uint64_t room = capacity - offset;
+  const uint64_t padding = room < frameBytes ? room : 0;
+  const uint64_t intent = tapTail_ + padding + frameBytes;
+  tap_->tailIntent.store(intent, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  if (padding != 0) {
+    if (padding >= sizeof(TapFrame)) {  // less than a frame header: readers skip it unmarked
+      const TapFrame pad{static_cast<uint32_t>(padding), TapFrameType::Padding, 0, 0, tapIndex_, 0, 0, 0};
+      storeWords(tapRing_ + offset, &pad, sizeof pad);
+    }
+    offset = 0;
+  }
+  const TapFrame head{frameBytes, TapFrameType::Packet, static_cast<uint8_t>(line), 0, tapIndex_, recvNs,
+                      static_cast<uint32_t>(payload.size()), 0};
+  storeWords(tapRing_ + offset, &head, sizeof head);
+  storeBytes(tapRing_ + offset + sizeof head, payload.data(), payload.size());
+  tap_->latest.store(tapTail_ + padding, std::memory_order_release);
+  tap_->tail.store(intent, std::memory_order_release);
+  tapTail_ = intent;
+  tap_->packets.store(++tapIndex_, std::memory_order_relaxed);
+}
+
+bool RegionWriter::probeTap() noexcept {
+  if (tap_ == nullptr) return false;
+  // A capture's shared lock keeps this exclusive one from being taken.
+  bool attached = false;
+  if (::flock(tapFd_, LOCK_EX | LOCK_NB) == 0) ::flock(tapFd_, LOCK_UN);
+  else attached = errno == EWOULDBLOCK;
+  tap_->active.store(attached ? 1 : 0, std::memory_order_relaxed);
+  return attached;
 }
 
 void RegionWriter::heartbeat() noexcept { header_->heartbeatNs.store(realtimeNs(), std::memory_order_relaxed); }

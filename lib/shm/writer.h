@@ -1,7 +1,7 @@
 // The writer of a shared-memory region (layout.h): creates /dev/shm/NAME
 // whole under a temporary name and renames it into place, so readers never see
 // a half-made region; then publishes directory entries, books, tick-ring
-// records, counters and histograms. Construction and destruction are control plane (they
+// records, counters and histograms, and tapped packets. Construction and destruction are control plane (they
 // throw, allocate, make system calls); every other member is for the one
 // writer thread, never blocks, never allocates, never waits for a reader.
 #pragma once
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,9 @@ struct RegionConfig {
   mode_t mode = 0640;
   std::vector<std::string> counters;  // names of the counter slots, in order
   std::vector<std::string> histograms;  // names of the latency histograms, in order
+  uint64_t tapBytes = 16ull << 20;  // the capture tap's ring: 0 (none), or a power of two, 1 MiB .. 1 GiB
+  // What a capture writes into the headers it gives each line's packets (by TapLine).
+  TapEndpoints tapEndpoints[kTapLines] = {};
 };
 
 // Throws std::invalid_argument naming the key for a value out of range.
@@ -101,9 +105,22 @@ class RegionWriter {
   // published (it is marked published).
   void publishHistogram(size_t index, Histogram& h) noexcept;
 
+  // The capture tap (layout.h). Whether a capture is attached: one load of a
+  // line that changes only when one attaches or goes.
+  bool tapping() const noexcept { return tap_ != nullptr && tap_->active.load(std::memory_order_relaxed) != 0; }
+  // Copies one packet's payload into the tap's ring. Never waits: a slow
+  // capture is lapped. A payload over kMaxTapPayload, or over a quarter of
+  // the ring, is counted in `refused` and not kept.
+  void tap(TapLine line, uint64_t recvNs, std::span<const uint8_t> payload) noexcept;
+
+  const TapHeader* tapHeader() const noexcept { return tap_; }
+
   // --- any thread of the writer's process ---
   void heartbeat() noexcept;
   void setSourceState(SourceState state) noexcept;
+  // Looks for a capture holding the tap's lock and sets `active` to match;
+  // true while one is attached. The housekeeping thread's, every 100 ms.
+  bool probeTap() noexcept;
 
  private:
   static constexpr uint64_t kRingLookahead = 8 * kCacheLine;  // bytes ahead of the tail fetched for writing
@@ -127,6 +144,12 @@ class RegionWriter {
   uint64_t ringMask_ = 0;
   uint64_t tail_ = 0;       // the writer's own copy of ringTail
   uint64_t nextIndex_ = 0;  // index of the next record
+  int tapFd_ = -1;          // DIR/.NAME.tap
+  TapHeader* tap_ = nullptr;
+  uint8_t* tapRing_ = nullptr;
+  uint64_t tapMask_ = 0;
+  uint64_t tapTail_ = 0;
+  uint64_t tapIndex_ = 0;
 };
 
 inline void RegionWriter::publish(const void* record, uint32_t bytes) noexcept {

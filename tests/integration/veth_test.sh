@@ -3,7 +3,7 @@
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
 #   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops | retransmission |
-#          least-privilege | syscalls | snapshot | prometheus
+#          least-privilege | syscalls | snapshot | prometheus | capture
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -609,6 +609,77 @@ EOF
     R python3 "$src/tests/integration/prometheus_check.py" "$work/stats.json" "$bin/fhctl" "$work" ||
       { tail -20 "$work/prometheus.log"; cat "$work/exporter.log"; exit 1; }
     kill -TERM "$exporter_pid" "$prometheus_pid"
+    stop_fhd
+    ;;
+  capture)
+    # `fhctl capture` while fhd runs: the pcapng holds every packet the worker
+    # received on each line (as the region counts them), `fhctl decode` reads
+    # back the day's messages from it, and Debian's tshark dissects it as
+    # MoldUDP64 (and the snapshot as SoupBinTCP).
+    command -v tshark >/dev/null || { echo "SKIP: no tshark (tools/install-deps installs it)"; exit 77; }
+    bx=$testdata/itch50/bx_sample_20191230.NASDAQ_ITCH50
+    capture_bg() {  # capture_bg REGION [options]: fhctl capture until SIGTERM, attached when it returns
+      local region=$1
+      shift
+      in_background "capture-$region" sh -c 'r=$1 w=$2; shift 2
+        exec "$0" capture --shm "$r" --shm-dir "$w" --out "$w/$r.pcapng" "$@" 2>"$w/capture-$r.log"' \
+        "$bin/fhctl" "$region" "$work" "$@"
+      capture_pid=$bg_pid
+      wait_counter tap.attached "$region" 1 || { cat "$work/capture-$region.log"; return 1; }
+    }
+    capture_end() {  # capture_end REGION: SIGTERM, wait for the file
+      kill -TERM "$capture_pid"
+      local tries=0
+      while kill -0 "$capture_pid" 2>/dev/null; do
+        ((++tries > 400)) && { echo "fhctl capture did not stop on SIGTERM"; return 1; }
+        sleep 0.05
+      done
+      cat "$work/capture-$1.log"
+      grep -q ' 0 lost by the tap' "$work/capture-$1.log"
+    }
+
+    # 1. AF_XDP: lines A and B lose packets 50, 100, ... on both; the re-request
+    #    server's replies fill the holes, and the capture has them too.
+    GAP_US=2000 start_fhd xdp c1 '  [feed.retransmission]
+  servers = ["198.18.0.1:26500"]
+  port = 26501
+  timeout_us = 20000'
+    capture_bg c1
+    RATE=20000 publish "$bx" --drop-both 50 --rerequest-listen 198.18.0.1:26500 --heartbeats 2
+    wait_counter arbiter.end_of_session c1 1
+    wait_counter retransmission.applied c1 219
+    sleep 0.3  # heartbeats end the day; let the last ones through
+    capture_end c1
+    "$bin/fhctl" stats --json --shm c1 --shm-dir "$work" >"$work/c1.json"
+    python3 "$src/tests/integration/capture_check.py" udp "$work/c1.pcapng" "$work/c1.json" "$bin/fhctl" "$bx"
+    tries=0
+    until [[ $(counter tap.attached c1) == 0 ]]; do  # the tap is off once the capture went
+      ((++tries > 100)) && { echo "the tap stayed on after the capture ended"; exit 1; }
+      sleep 0.05
+    done
+    stop_fhd
+
+    # 2. Kernel sockets, joined in mid-day: the GLIMPSE snapshot that completes
+    #    the books is in the capture (the first login is refused, so that the
+    #    capture is attached before the snapshot that counts comes).
+    day=$work/day.itch
+    "$bin/fhsim" generate --messages 200000 --symbols 100 --seed 11 --out "$day" 2>>"$work/fhsim.log"
+    S "$bin/fhsim" publish --file "$day" --interface "$vS" --group-a 239.1.1.1 --port-a 26400 \
+      --group-b 239.1.1.2 --port-b 26401 --rate 100000 --glimpse-listen 198.18.0.1:26600 --linger-ms 3000 \
+      --heartbeats 2 --glimpse-reject-first 1 2>>"$work/fhsim.log" &
+    publisher=$!
+    pids+=("$publisher")
+    sleep 0.5
+    start_fhd udp c2 '  [feed.snapshot]
+  server = "198.18.0.1:26600"
+  retry_ms = 1500
+  timeout_ms = 2000'
+    capture_bg c2
+    wait "$publisher"
+    wait_counter snapshot.loaded c2 1
+    capture_end c2
+    "$bin/fhctl" stats --json --shm c2 --shm-dir "$work" >"$work/c2.json"
+    python3 "$src/tests/integration/capture_check.py" snapshot "$work/c2.pcapng" "$work/c2.json" "$bin/fhctl" "$day" || { cp "$work/c2.pcapng" /tmp/; exit 1; }
     stop_fhd
     ;;
   *) echo "unknown case $case"; exit 2 ;;

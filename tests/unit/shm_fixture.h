@@ -1,5 +1,5 @@
 // A small region for tests: 64 instruments, depth 4, a 64 KiB ring, two
-// counters, in a test's own directory.
+// counters, the smallest capture tap (1 MiB), in a test's own directory.
 #pragma once
 
 #include <string>
@@ -17,6 +17,7 @@ inline shm::RegionConfig smallRegion(const TempDir& dir, const std::string& name
   c.depth = 4;
   c.ringBytes = 64 << 10;
   c.counters = {"alpha", "beta"};
+  c.tapBytes = shm::kMinTapBytes;
   return c;
 }
 

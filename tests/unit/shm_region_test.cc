@@ -74,10 +74,13 @@ TEST_CASE("shm: a region is created whole, 0640, and found by a consumer", "[shm
   REQUIRE(::stat(writer.path().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0640);
   CHECK(size_t(st.st_size) == writer.header().totalBytes);
-  // Nothing but the region itself and its lock is left in the directory.
+  // Nothing but the region itself, its lock and its tap's lock is left in the
+  // directory; the tap's is readable as the region is, so readers may capture.
   std::set<std::string> entries;
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) entries.insert(e.path().filename());
-  CHECK(entries == std::set<std::string>{"t", ".t.lock"});
+  CHECK(entries == std::set<std::string>{"t", ".t.lock", ".t.tap"});
+  REQUIRE(::stat((dir.str() + "/.t.tap").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
 
   Consumer c("t", at(dir));
   CHECK(c.generation() == writer.header().generation);

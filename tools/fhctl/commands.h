@@ -79,6 +79,15 @@ struct ExporterOptions {
 };
 int runExporter(const ExporterOptions& options, const RegionOptions& region);
 
+// The packets fhd's worker receives, from the region's capture tap, as pcapng (capture.cc).
+struct CaptureOptions {
+  std::string out;                  // FILE.pcapng; "-": standard output
+  std::optional<uint64_t> count;    // stop after this many packets written
+  std::optional<double> seconds;    // stop after this long
+  std::vector<std::string> lines;   // a, b, retransmission, snapshot; empty: all
+};
+int runCapture(const CaptureOptions& options, const RegionOptions& region);
+
 // Shared by the live views (defined in tail.cc). They stop on SIGINT or
 // SIGTERM; SIGPIPE is ignored so that a closed output shows as EPIPE.
 void installStopHandlers();

@@ -117,6 +117,7 @@ constexpr Gauge kGauges[] = {
     {"source.busy_poll_in_effect", nullptr, 1},
     {"xsk.zero_copy", nullptr, 1},
     {"xdp.native_mode", nullptr, 1},
+    {"tap.attached", nullptr, 1},
 };
 
 constexpr const char* kLineCounters[] = {"packets", "messages", "applied",  "duplicates", "late",

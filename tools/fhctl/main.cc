@@ -100,6 +100,17 @@ int main(int argc, char** argv) {
   topCmd->add_option("--interval", top.interval, "seconds between frames")->check(seconds)->capture_default_str();
   topCmd->add_option("--iterations", top.iterations, "stop after K frames")->check(positive);
 
+  fh::ctl::CaptureOptions capture;
+  CLI::App* captureCmd = app.add_subcommand(
+      "capture", "Write the feed packets fhd's worker receives (its capture tap) to a pcapng file, one interface per "
+                 "line, with nanosecond receive times");
+  addRegion(captureCmd);
+  captureCmd->add_option("--out", capture.out, "FILE.pcapng to write; - for standard output")->required();
+  captureCmd->add_option("--count", capture.count, "stop after N packets")->check(positive);
+  captureCmd->add_option("--seconds", capture.seconds, "stop after T seconds")->check(seconds);
+  captureCmd->add_option("--line", capture.lines, "only this line: a, b, retransmission or snapshot (repeatable)")
+      ->check(CLI::IsMember({"a", "b", "retransmission", "snapshot"}));
+
   fh::ctl::ExporterOptions exporter;
   CLI::App* exporterCmd = app.add_subcommand(
       "exporter", "Serve the regions' counters, states and latency histograms to Prometheus at /metrics, or write "
@@ -131,6 +142,7 @@ int main(int argc, char** argv) {
   if (topCmd->parsed()) return fh::ctl::runTop(top, region);
   if (glimpseCmd->parsed()) return fh::ctl::runGlimpse(glimpse);
   if (exporterCmd->parsed()) return fh::ctl::runExporter(exporter, region);
+  if (captureCmd->parsed()) return fh::ctl::runCapture(capture, region);
   if (book.file.empty()) return fh::ctl::runBookFromRegion(book, region);
   return fh::ctl::runBookFromFile(book);
 }
