@@ -27,7 +27,9 @@ using Clock = std::chrono::steady_clock;
 // Reads the fields a consumer would read, so that decoding is not optimised away.
 struct TouchFields {
   uint64_t sum = 0;
-  void on(const fh::itch::AddOrder& m) { sum += m.orderRef() + m.shares() + m.price() + uint8_t(m.side()) + m.locate(); }
+  void on(const fh::itch::AddOrder& m) {
+    sum += m.orderRef() + m.shares() + m.price() + uint8_t(m.side()) + m.locate();
+  }
   void on(const fh::itch::OrderExecuted& m) { sum += m.orderRef() + m.executedShares() + m.matchNumber(); }
   void on(const fh::itch::OrderExecutedWithPrice& m) { sum += m.orderRef() + m.executedShares() + m.executionPrice(); }
   void on(const fh::itch::OrderCancel& m) { sum += m.orderRef() + m.canceledShares(); }
@@ -129,9 +131,8 @@ int main(int argc, char** argv) {
     tDecode.push_back(timed([&] {
       TouchFields h;
       fh::itch::DecodeCounters c;
-      fh::capture::forEachRecord(bytes, [&](uint64_t, const uint8_t* msg, uint16_t n) {
-        c.count(fh::itch::decode(msg, n, h), msg[0]);
-      });
+      fh::capture::forEachRecord(
+          bytes, [&](uint64_t, const uint8_t* msg, uint16_t n) { c.count(fh::itch::decode(msg, n, h), msg[0]); });
       sink += h.sum;
       lastCounters = c;
     }));
@@ -201,7 +202,8 @@ int main(int argc, char** argv) {
     booksWithOrders = 0;
     for (uint32_t l = 1; l < books.maxInstruments(); ++l)
       booksWithOrders += books.depth(static_cast<uint16_t>(l), fh::book::Side::Bid) +
-                             books.depth(static_cast<uint16_t>(l), fh::book::Side::Ask) > 0;
+                             books.depth(static_cast<uint16_t>(l), fh::book::Side::Ask) >
+                         0;
   }
 
   const auto rate = [&](const std::vector<double>& t) { return double(messages) / median(t); };
@@ -221,17 +223,20 @@ int main(int argc, char** argv) {
   row("decode + book + records", tBookPlain);
   row("  same, prefetch window", tBook);
   row("fhd's feed into a region", tFeed);
-  std::printf("book            %llu live orders, %llu levels, %llu instruments with orders, %llu records, "
-              "%llu unknown references\n",
-              (unsigned long long)liveOrders, (unsigned long long)liveLevels, (unsigned long long)booksWithOrders,
-              (unsigned long long)records, (unsigned long long)unknownRefs);
+  std::printf(
+      "book            %llu live orders, %llu levels, %llu instruments with orders, %llu records, "
+      "%llu unknown references\n",
+      (unsigned long long)liveOrders, (unsigned long long)liveLevels, (unsigned long long)booksWithOrders,
+      (unsigned long long)records, (unsigned long long)unknownRefs);
   std::printf("peak RSS        %ld MiB (file mapping %zu MiB, packet copy %zu MiB, book stores %zu MiB)\n",
               peakRssMiB(), bytes.size() >> 20, packets.size() >> 20, storeBytes >> 20);
-  std::printf("{\"messages\":%llu,\"decode_mps\":%.0f,\"decode_mold_mps\":%.0f,\"book_mps\":%.0f,"
-              "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"feed_mps\":%.0f,\"feed_ns\":%.2f,\"book_plain_mps\":%.0f,\"book_vs_decode\":%.2f,\"live_orders\":%llu,"
-              "\"instruments\":%llu,\"peak_rss_mib\":%ld,\"checksum\":%llu}\n",
-              (unsigned long long)messages, rate(tDecode), rate(tMoldDecode), rate(tBook), nsPer(tDecode),
-              nsPer(tBook), rate(tFeed), nsPer(tFeed), rate(tBookPlain), median(tBook) / median(tDecode), (unsigned long long)liveOrders,
-              (unsigned long long)booksWithOrders, peakRssMiB(), (unsigned long long)(sink & 0xFFFF));
+  std::printf(
+      "{\"messages\":%llu,\"decode_mps\":%.0f,\"decode_mold_mps\":%.0f,\"book_mps\":%.0f,"
+      "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"feed_mps\":%.0f,\"feed_ns\":%.2f,\"book_plain_mps\":%.0f,\"book_vs_"
+      "decode\":%.2f,\"live_orders\":%llu,"
+      "\"instruments\":%llu,\"peak_rss_mib\":%ld,\"checksum\":%llu}\n",
+      (unsigned long long)messages, rate(tDecode), rate(tMoldDecode), rate(tBook), nsPer(tDecode), nsPer(tBook),
+      rate(tFeed), nsPer(tFeed), rate(tBookPlain), median(tBook) / median(tDecode), (unsigned long long)liveOrders,
+      (unsigned long long)booksWithOrders, peakRssMiB(), (unsigned long long)(sink & 0xFFFF));
   return 0;
 }

@@ -172,7 +172,8 @@ void receiveXdp(const Options& o, Arbiter& arbiter) {
   steering.setSocket(0, socket.fd());
   std::vector<int> memberships;  // the groups must still be joined (IGMP)
   bool unused = false;
-  for (const auto& l : o.lines) memberships.push_back(fh::daemon::joinGroup(o.interface, l, false, false, 0, 0, unused));
+  for (const auto& l : o.lines)
+    memberships.push_back(fh::daemon::joinGroup(o.interface, l, false, false, 0, 0, unused));
   std::fprintf(stderr, "raw_receiver: AF_XDP on %s queue 0, %s XDP, %s\n", o.interface.c_str(), fh::xsk::name(mode),
                socket.zeroCopy() ? "zero-copy" : "copy mode");
   run(
@@ -248,17 +249,17 @@ int main(int argc, char** argv) {
   const auto at = [&](double p) { return d[std::min(d.size() - 1, size_t(p / 100 * double(d.size())))]; };
   std::string cdf;  // the delays at 0, 1, ..., 100 %
   for (int q = 0; q <= 100; ++q) {
-      if (q > 0) cdf += ',';
-      cdf += std::to_string(q == 100 ? d.back() : at(q));
-    }
+    if (q > 0) cdf += ',';
+    cdf += std::to_string(q == 100 ? d.back() : at(q));
+  }
   const auto ms = [](const timeval& t, const timeval& since) {
     return double(t.tv_sec - since.tv_sec) * 1e3 + double(t.tv_usec - since.tv_usec) / 1e3;
   };
-  std::printf("{\"messages\":%zu,\"p50_ns\":%lld,\"p99_ns\":%lld,\"p999_ns\":%lld,\"max_ns\":%lld,\"lost\":%llu,"
-              "\"user_ms\":%.1f,\"sys_ms\":%.1f,\"ended\":%s,\"cdf_ns\":[%s]}\n",
-              d.size(), (long long)at(50), (long long)at(99), (long long)at(99.9), (long long)d.back(),
-              (unsigned long long)arbiter.lost(), ms(ru.ru_utime, cpuAtFirstPacket.ru_utime),
-              ms(ru.ru_stime, cpuAtFirstPacket.ru_stime), arbiter.ended() ? "true" : "false",
-              cdf.c_str());
+  std::printf(
+      "{\"messages\":%zu,\"p50_ns\":%lld,\"p99_ns\":%lld,\"p999_ns\":%lld,\"max_ns\":%lld,\"lost\":%llu,"
+      "\"user_ms\":%.1f,\"sys_ms\":%.1f,\"ended\":%s,\"cdf_ns\":[%s]}\n",
+      d.size(), (long long)at(50), (long long)at(99), (long long)at(99.9), (long long)d.back(),
+      (unsigned long long)arbiter.lost(), ms(ru.ru_utime, cpuAtFirstPacket.ru_utime),
+      ms(ru.ru_stime, cpuAtFirstPacket.ru_stime), arbiter.ended() ? "true" : "false", cdf.c_str());
   return 0;
 }

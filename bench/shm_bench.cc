@@ -196,15 +196,15 @@ int main(int argc, char** argv) {
   std::printf("%-44s %10.2f %10.2f\n", "  peer: copy its levels into private memory", bookPeer, 1.0);
   const size_t shmCount = shmDelay.size(), floorCount = floorDelay.size();
   const double s50 = percentile(shmDelay, 50), s99 = percentile(shmDelay, 99), s999 = percentile(shmDelay, 99.9);
-  const double f50 = percentile(floorDelay, 50), f99 = percentile(floorDelay, 99),
-               f999 = percentile(floorDelay, 99.9);
+  const double f50 = percentile(floorDelay, 50), f99 = percentile(floorDelay, 99), f999 = percentile(floorDelay, 99.9);
   std::printf("%-44s %8s %8s %8s %8s\n", "publish -> reader sees it (ns)", "p50", "p99", "p99.9", "samples");
   std::printf("%-44s %8.0f %8.0f %8.0f %8zu\n", "tick ring, busy-polling consumer", s50, s99, s999, shmCount);
   std::printf("%-44s %8.0f %8.0f %8.0f %8zu\n", "  floor: a bare SPSC queue of stamps", f50, f99, f999, floorCount);
   std::printf("%-44s %8.2f %8.2f %8.2f\n", "  ring / floor", s50 / f50, s99 / f99, s999 / f999);
-  std::printf("{\"publish_ns\":%.2f,\"publish_vs_copy\":%.2f,\"book_ns\":%.2f,\"book_vs_copy\":%.2f,"
-              "\"delay_p50_ns\":%.0f,\"delay_p99_ns\":%.0f,\"delay_p999_ns\":%.0f,\"floor_p50_ns\":%.0f,"
-              "\"floor_p99_ns\":%.0f,\"delay_vs_floor_p50\":%.2f}\n",
-              pub, pub / peer, book, book / bookPeer, s50, s99, s999, f50, f99, s50 / f50);
+  std::printf(
+      "{\"publish_ns\":%.2f,\"publish_vs_copy\":%.2f,\"book_ns\":%.2f,\"book_vs_copy\":%.2f,"
+      "\"delay_p50_ns\":%.0f,\"delay_p99_ns\":%.0f,\"delay_p999_ns\":%.0f,\"floor_p50_ns\":%.0f,"
+      "\"floor_p99_ns\":%.0f,\"delay_vs_floor_p50\":%.2f}\n",
+      pub, pub / peer, book, book / bookPeer, s50, s99, s999, f50, f99, s50 / f50);
   return 0;
 }

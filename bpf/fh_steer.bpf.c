@@ -8,6 +8,8 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
+
+// After the kernel's headers, whose types they use.
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -87,7 +89,7 @@ int fh_steer(struct xdp_md *ctx)
 	if (bpf_ntohs(udp->len) < sizeof(*udp) || (void *)udp + bpf_ntohs(udp->len) > data_end)
 		return verdict(ctx, FH_PASS_MALFORMED, XDP_PASS);
 
-	struct fh_line_key key = { .group = ip->daddr, .port = udp->dest, .pad = 0 };
+	struct fh_line_key key = {.group = ip->daddr, .port = udp->dest, .pad = 0};
 	if (!bpf_map_lookup_elem(&fh_lines, &key))
 		return verdict(ctx, FH_PASS_OTHER_LINE, XDP_PASS);
 

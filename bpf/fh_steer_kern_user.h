@@ -21,13 +21,13 @@ struct fh_line_value {
 
 /* Why a packet got its verdict; one counter of each per CPU. */
 enum fh_reason {
-	FH_REDIRECTED = 0,   /* a feed line, into the AF_XDP socket of its queue */
-	FH_PASS_NO_SOCKET,   /* a feed line, but no socket on this queue: to the kernel */
-	FH_PASS_NOT_IPV4,    /* ARP, IPv6, ... */
-	FH_PASS_FRAGMENT,    /* IPv4 fragment: the kernel reassembles */
-	FH_PASS_NOT_UDP,     /* IGMP, TCP, ICMP, ... */
-	FH_PASS_OTHER_LINE,  /* UDP to a group and port that is not a feed line */
-	FH_PASS_MALFORMED,   /* headers cut short or inconsistent */
+	FH_REDIRECTED = 0,  /* a feed line, into the AF_XDP socket of its queue */
+	FH_PASS_NO_SOCKET,  /* a feed line, but no socket on this queue: to the kernel */
+	FH_PASS_NOT_IPV4,   /* ARP, IPv6, ... */
+	FH_PASS_FRAGMENT,   /* IPv4 fragment: the kernel reassembles */
+	FH_PASS_NOT_UDP,    /* IGMP, TCP, ICMP, ... */
+	FH_PASS_OTHER_LINE, /* UDP to a group and port that is not a feed line */
+	FH_PASS_MALFORMED,  /* headers cut short or inconsistent */
 	FH_REASON_COUNT,
 };
 

@@ -2,10 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace fh::daemon {
 
@@ -152,10 +152,10 @@ void snapshot(const toml::table& feed, const std::string& where, Feed& f) {
 }
 
 Feed feed(const toml::table& t, const std::string& where) {
-  onlyKeys(t, where,
-           {"name", "protocol", "source", "interface", "queues", "xdp_mode", "zero_copy", "cpu", "idle", "busy_poll",
-            "busy_poll_us", "busy_poll_budget", "batch", "line_a", "line_b", "gap_timeout_us", "held_packets",
-            "line_silence_ms", "retransmission", "snapshot", "replay", "rate", "trading_date"});
+  onlyKeys(t, where, {"name",           "protocol", "source", "interface",      "queues",       "xdp_mode",
+                      "zero_copy",      "cpu",      "idle",   "busy_poll",      "busy_poll_us", "busy_poll_budget",
+                      "batch",          "line_a",   "line_b", "gap_timeout_us", "held_packets", "line_silence_ms",
+                      "retransmission", "snapshot", "replay", "rate",           "trading_date"});
   Feed f;
   f.name = get<std::string>(t, where, "name").value_or("feed");
   const std::string protocol = get<std::string>(t, where, "protocol").value_or("itch50-moldudp64");
@@ -172,10 +172,9 @@ Feed feed(const toml::table& t, const std::string& where) {
     }
   }
   if (f.queues.empty()) f.queues.push_back(0);
-  f.xdpMode = choice<XdpModeChoice>(t, where, "xdp_mode", XdpModeChoice::Auto,
-                                    {{"auto", XdpModeChoice::Auto},
-                                     {"native", XdpModeChoice::Native},
-                                     {"generic", XdpModeChoice::Generic}});
+  f.xdpMode = choice<XdpModeChoice>(
+      t, where, "xdp_mode", XdpModeChoice::Auto,
+      {{"auto", XdpModeChoice::Auto}, {"native", XdpModeChoice::Native}, {"generic", XdpModeChoice::Generic}});
   f.zeroCopy = get<bool>(t, where, "zero_copy").value_or(true);
   f.cpu = static_cast<int>(integer(t, where, "cpu", -1, -1, 4095));
   f.idle = choice<Idle>(t, where, "idle", Idle::SpinYield,
@@ -260,9 +259,9 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     const toml::table& t = *n->as_table();
     onlyKeys(t, "instance", {"name", "log_level"});
     c.instance = get<std::string>(t, "instance", "name").value_or("fh");
-    c.logLevel = choice<std::string>(t, "instance", "log_level", "info",
-                                     {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"},
-                                      {"error", "error"}});
+    c.logLevel = choice<std::string>(
+        t, "instance", "log_level", "info",
+        {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}});
   }
   c.region.name = c.instance;
   if (const toml::node* n = root.get("shm")) {
@@ -303,8 +302,9 @@ Config parseConfig(const std::string& text, const std::string& origin) {
   if (!feeds->is_array_of_tables()) fail("feed", "must be written [[feed]]");
   const toml::array& list = *feeds->as_array();
   if (list.size() != 1)
-    fail("feed", std::to_string(list.size()) + " feeds: one fhd instance serves one feed in this version; run one "
-                                                "instance (with its own shm name) per feed");
+    fail("feed", std::to_string(list.size()) +
+                     " feeds: one fhd instance serves one feed in this version; run one "
+                     "instance (with its own shm name) per feed");
   c.feeds.push_back(feed(*list[0].as_table(), "feed[0]"));
   try {
     shm::RegionConfig check = c.region;

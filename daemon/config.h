@@ -26,8 +26,8 @@ class ConfigError : public std::runtime_error {
 struct SnapshotSource {
   Endpoint server;
   std::string username = "fh", password = "fh", session;  // an empty session: the current one
-  uint32_t retryMs = 1000;     // after a failed fetch, wait this long before the next
-  uint32_t timeoutMs = 15000;  // the server silent this long: the fetch failed
+  uint32_t retryMs = 1000;                                // after a failed fetch, wait this long before the next
+  uint32_t timeoutMs = 15000;                             // the server silent this long: the fetch failed
 };
 
 struct Line {
@@ -57,15 +57,15 @@ struct Feed {
   uint32_t batch = 64;
   Line lineA;
   std::optional<Line> lineB;
-  feed::SequencerConfig sequencer;  // sequencer.retransmission.servers: the size of rerequestServers
+  feed::SequencerConfig sequencer;         // sequencer.retransmission.servers: the size of rerequestServers
   std::vector<Endpoint> rerequestServers;  // MoldUDP64 re-request servers, in order of preference
-  SnapshotSource snapshot;           // with snapshotStage.enabled: the GLIMPSE server
+  SnapshotSource snapshot;                 // with snapshotStage.enabled: the GLIMPSE server
   feed::SnapshotConfig snapshotStage;
-  uint16_t rerequestPort = 0;              // local port of the request socket; 0: any
-  std::string replay;  // file
-  bool replayLines = false;  // file: a capture of lineA (and lineB), sequenced as live
-  double rate = 0;     // file: messages/s, 0 = full speed
-  std::string tradingDate;  // YYYY-MM-DD; empty: today in New York
+  uint16_t rerequestPort = 0;  // local port of the request socket; 0: any
+  std::string replay;          // file
+  bool replayLines = false;    // file: a capture of lineA (and lineB), sequenced as live
+  double rate = 0;             // file: messages/s, 0 = full speed
+  std::string tradingDate;     // YYYY-MM-DD; empty: today in New York
 };
 
 struct Config {

@@ -19,66 +19,66 @@ namespace fh::daemon {
 
 // Per line (A, B, and the re-request servers' replies): every message it
 // brought is applied, a duplicate, late, unparsed, foreign, or still held.
-#define FH_LINE_COUNTERS(X, id, name)             \
-  X(id##Packets, name ".packets")                 \
-  X(id##Messages, name ".messages")               \
-  X(id##Applied, name ".applied")                 \
-  X(id##Duplicates, name ".duplicates")           \
-  X(id##Late, name ".late")                       \
-  X(id##Unparsed, name ".unparsed")               \
-  X(id##Foreign, name ".foreign")                 \
-  X(id##Silent, name ".silent")                   \
+#define FH_LINE_COUNTERS(X, id, name)   \
+  X(id##Packets, name ".packets")       \
+  X(id##Messages, name ".messages")     \
+  X(id##Applied, name ".applied")       \
+  X(id##Duplicates, name ".duplicates") \
+  X(id##Late, name ".late")             \
+  X(id##Unparsed, name ".unparsed")     \
+  X(id##Foreign, name ".foreign")       \
+  X(id##Silent, name ".silent")         \
   X(id##Silences, name ".silences")
 
-#define FH_SOURCE_COUNTERS(X)                      \
-  FH_LINE_COUNTERS(X, LineA, "line_a")            \
-  FH_LINE_COUNTERS(X, LineB, "line_b")            \
-  FH_LINE_COUNTERS(X, Replies, "retransmission")  \
-  X(LineMalformed, "lines.malformed")             \
-  X(Requests, "retransmission.requests")          \
-  X(Retries, "retransmission.retries")            \
-  X(Failovers, "retransmission.failovers")        \
-  X(SendFailures, "retransmission.send_failures") \
-  X(MessagesRequested, "retransmission.messages_requested") \
-  X(WrongSession, "retransmission.wrong_session") \
-  X(WrongSender, "retransmission.wrong_sender")   \
-  X(Exhausted, "retransmission.exhausted")        \
-  X(InFlight, "retransmission.in_flight")         \
-  X(Duplicates, "arbiter.duplicates")             \
-  X(Held, "arbiter.held")                         \
-  X(HeldMessages, "arbiter.held_messages")        \
-  X(Filled, "arbiter.filled")                     \
-  X(Gaps, "arbiter.gaps")                         \
-  X(GapMessages, "arbiter.gap_messages")          \
-  X(Heartbeats, "arbiter.heartbeats")             \
-  X(EndOfSession, "arbiter.end_of_session")       \
-  X(SessionChanges, "arbiter.session_changes")    \
-  X(ForeignPackets, "arbiter.foreign_packets")    \
-  X(JoinedAt, "feed.joined_at")                   \
-  X(Datagrams, "source.datagrams")                \
-  X(WrongSource, "source.wrong_source")           \
-  X(Truncated, "source.truncated")                \
-  X(SocketDrops, "source.socket_drops")           \
-  X(BadChecksum, "source.bad_ip_checksum")        \
-  X(NotALine, "source.not_a_line")                \
-  X(BusyPolling, "source.busy_poll_in_effect")    \
-  X(ZeroCopy, "xsk.zero_copy")                    \
-  X(NativeMode, "xdp.native_mode")                \
-  X(RxDropped, "xsk.rx_dropped")                  \
-  X(RxRingFull, "xsk.rx_ring_full")               \
-  X(FillRingEmpty, "xsk.fill_ring_empty")         \
-  X(RxInvalid, "xsk.rx_invalid")                  \
-  X(FetchAttempts, "snapshot.fetch_attempts")     \
-  X(Fetched, "snapshot.fetched")                  \
-  X(FetchRejected, "snapshot.login_rejected")     \
-  X(FetchClosed, "snapshot.closed_early")         \
-  X(FetchSilent, "snapshot.server_silent")        \
-  X(FetchConnectFailures, "snapshot.connect_failures") \
-  X(FetchMalformed, "snapshot.malformed")         \
-  X(FetchMs, "snapshot.fetch_ms")                 \
-  X(TapAttached, "tap.attached")                  /* 1: a capture is attached */ \
-  X(TapPackets, "tap.packets")                    /* packets copied into the tap */ \
-  X(TapRefused, "tap.refused")                    /* too large for the tap's ring */
+#define FH_SOURCE_COUNTERS(X)                                      \
+  FH_LINE_COUNTERS(X, LineA, "line_a")                             \
+  FH_LINE_COUNTERS(X, LineB, "line_b")                             \
+  FH_LINE_COUNTERS(X, Replies, "retransmission")                   \
+  X(LineMalformed, "lines.malformed")                              \
+  X(Requests, "retransmission.requests")                           \
+  X(Retries, "retransmission.retries")                             \
+  X(Failovers, "retransmission.failovers")                         \
+  X(SendFailures, "retransmission.send_failures")                  \
+  X(MessagesRequested, "retransmission.messages_requested")        \
+  X(WrongSession, "retransmission.wrong_session")                  \
+  X(WrongSender, "retransmission.wrong_sender")                    \
+  X(Exhausted, "retransmission.exhausted")                         \
+  X(InFlight, "retransmission.in_flight")                          \
+  X(Duplicates, "arbiter.duplicates")                              \
+  X(Held, "arbiter.held")                                          \
+  X(HeldMessages, "arbiter.held_messages")                         \
+  X(Filled, "arbiter.filled")                                      \
+  X(Gaps, "arbiter.gaps")                                          \
+  X(GapMessages, "arbiter.gap_messages")                           \
+  X(Heartbeats, "arbiter.heartbeats")                              \
+  X(EndOfSession, "arbiter.end_of_session")                        \
+  X(SessionChanges, "arbiter.session_changes")                     \
+  X(ForeignPackets, "arbiter.foreign_packets")                     \
+  X(JoinedAt, "feed.joined_at")                                    \
+  X(Datagrams, "source.datagrams")                                 \
+  X(WrongSource, "source.wrong_source")                            \
+  X(Truncated, "source.truncated")                                 \
+  X(SocketDrops, "source.socket_drops")                            \
+  X(BadChecksum, "source.bad_ip_checksum")                         \
+  X(NotALine, "source.not_a_line")                                 \
+  X(BusyPolling, "source.busy_poll_in_effect")                     \
+  X(ZeroCopy, "xsk.zero_copy")                                     \
+  X(NativeMode, "xdp.native_mode")                                 \
+  X(RxDropped, "xsk.rx_dropped")                                   \
+  X(RxRingFull, "xsk.rx_ring_full")                                \
+  X(FillRingEmpty, "xsk.fill_ring_empty")                          \
+  X(RxInvalid, "xsk.rx_invalid")                                   \
+  X(FetchAttempts, "snapshot.fetch_attempts")                      \
+  X(Fetched, "snapshot.fetched")                                   \
+  X(FetchRejected, "snapshot.login_rejected")                      \
+  X(FetchClosed, "snapshot.closed_early")                          \
+  X(FetchSilent, "snapshot.server_silent")                         \
+  X(FetchConnectFailures, "snapshot.connect_failures")             \
+  X(FetchMalformed, "snapshot.malformed")                          \
+  X(FetchMs, "snapshot.fetch_ms")                                  \
+  X(TapAttached, "tap.attached") /* 1: a capture is attached */    \
+  X(TapPackets, "tap.packets")   /* packets copied into the tap */ \
+  X(TapRefused, "tap.refused")   /* too large for the tap's ring */
 
 enum class SourceCounter : uint32_t {
 #define FH_SOURCE_ENUM(id, name) id,
@@ -131,8 +131,8 @@ void syncSourceCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const
                         const Source& source) noexcept {
   const auto set = [&](SourceCounter c, uint64_t v) { w.set(i.at(c), v); };
   const auto line = [&](SourceCounter first, const feed::LineCounters& l) {
-    const uint64_t values[] = {l.packets, l.messages, l.applied,  l.duplicates, l.late,
-                               l.unparsed, l.foreign, l.silent, l.silences};
+    const uint64_t values[] = {l.packets,  l.messages, l.applied, l.duplicates, l.late,
+                               l.unparsed, l.foreign,  l.silent,  l.silences};
     for (size_t k = 0; k < std::size(values); ++k) w.set(i.at(first) + k, values[k]);
   };
   line(SourceCounter::LineAPackets, a.line[0]);

@@ -55,8 +55,8 @@ RerequestSocket::~RerequestSocket() { ::close(fd_); }
 bool RerequestSocket::request(uint32_t server, std::span<const uint8_t> packet) noexcept {
   if (server >= servers_.size()) return false;
   const sockaddr_in& to = servers_[server];
-  return ::sendto(fd_, packet.data(), packet.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to),
-                  sizeof to) == static_cast<ssize_t>(packet.size());
+  return ::sendto(fd_, packet.data(), packet.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+         static_cast<ssize_t>(packet.size());
 }
 
 }  // namespace fh::daemon

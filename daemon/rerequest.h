@@ -21,9 +21,9 @@
 namespace fh::daemon {
 
 struct RerequestCounters {
-  uint64_t replies = 0;       // datagrams from a configured server
-  uint64_t wrongSender = 0;   // datagrams from anyone else
-  uint64_t truncated = 0;     // larger than the receive buffer
+  uint64_t replies = 0;      // datagrams from a configured server
+  uint64_t wrongSender = 0;  // datagrams from anyone else
+  uint64_t truncated = 0;    // larger than the receive buffer
 };
 
 class RerequestSocket {

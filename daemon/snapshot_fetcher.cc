@@ -69,9 +69,10 @@ void SnapshotFetcher::run() {
     if (r.outcome == glimpse::Outcome::Complete) {
       ++counters_.completed;
       counters_.lastFetchMs = uint64_t(ms.count());
-      spdlog::info("{}: snapshot of session {} fetched in {} ms: {} messages, {} orders; the feed takes over at "
-                   "sequence {}",
-                   feed_.name, r.session, ms.count(), r.messages, orders, r.nextSequence);
+      spdlog::info(
+          "{}: snapshot of session {} fetched in {} ms: {} messages, {} orders; the feed takes over at "
+          "sequence {}",
+          feed_.name, r.session, ms.count(), r.messages, orders, r.nextSequence);
       generation_ = wanted - 1;
       next_ = r.nextSequence;
       ready_.store(true, std::memory_order_release);
@@ -79,11 +80,21 @@ void SnapshotFetcher::run() {
     }
     if (r.outcome == glimpse::Outcome::Stopped) return;
     switch (r.outcome) {
-      case glimpse::Outcome::Rejected: ++counters_.rejected; break;
-      case glimpse::Outcome::Closed: ++counters_.closed; break;
-      case glimpse::Outcome::Silent: ++counters_.silent; break;
-      case glimpse::Outcome::ConnectFailed: ++counters_.connectFailures; break;
-      default: ++counters_.malformed; break;
+      case glimpse::Outcome::Rejected:
+        ++counters_.rejected;
+        break;
+      case glimpse::Outcome::Closed:
+        ++counters_.closed;
+        break;
+      case glimpse::Outcome::Silent:
+        ++counters_.silent;
+        break;
+      case glimpse::Outcome::ConnectFailed:
+        ++counters_.connectFailures;
+        break;
+      default:
+        ++counters_.malformed;
+        break;
     }
     spdlog::warn("{}: snapshot failed: {}; the books stay marked; next try in {} ms", feed_.name, r.error, s.retryMs);
     std::unique_lock lock(mutex_);

@@ -24,7 +24,7 @@ struct FetcherCounters {
   std::atomic<uint64_t> attempts{0};
   std::atomic<uint64_t> completed{0};
   std::atomic<uint64_t> rejected{0};
-  std::atomic<uint64_t> closed{0};   // closed, or End of Session, before End of Snapshot
+  std::atomic<uint64_t> closed{0};  // closed, or End of Session, before End of Snapshot
   std::atomic<uint64_t> silent{0};
   std::atomic<uint64_t> connectFailures{0};
   std::atomic<uint64_t> malformed{0};

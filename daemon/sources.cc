@@ -13,12 +13,13 @@
 #include <cstring>
 #include <stdexcept>
 
-
 namespace fh::daemon {
 
 namespace {
 
-std::runtime_error systemError(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
+std::runtime_error systemError(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
 
 uint32_t interfaceAddress(int fd, const std::string& interface) {
   ifreq req{};
@@ -92,7 +93,8 @@ UdpSource::UdpSource(const Feed& feed) : batch_(std::min(feed.batch, kMaxBatch))
     for (int l = 0; l < 2; ++l) {
       if (lines[l] == nullptr) continue;
       bool busy = false;
-      const int fd = joinGroup(feed.interface, *lines[l], true, feed.busyPoll, feed.busyPollUs, feed.busyPollBudget, busy);
+      const int fd =
+          joinGroup(feed.interface, *lines[l], true, feed.busyPoll, feed.busyPollUs, feed.busyPollBudget, busy);
       sockets_.push_back({fd, l, lines[l]->source});
       busyPolling_ = l == 0 ? busy : busyPolling_ && busy;
     }

@@ -29,12 +29,12 @@ namespace fh::daemon {
 
 // Counters of a source, copied into the region by the worker.
 struct SourceCounters {
-  uint64_t datagrams = 0;      // feed datagrams handed on
-  uint64_t notALine = 0;       // AF_XDP frames that matched no line (should stay 0)
-  uint64_t wrongSource = 0;    // datagrams from another sender than the line's source
-  uint64_t truncated = 0;      // datagrams larger than the receive buffer
-  uint64_t socketDrops = 0;    // UDP: datagrams the kernel dropped, its socket buffer full (SO_RXQ_OVFL)
-  uint64_t badChecksum = 0;    // AF_XDP: feed frames whose IPv4 header checksum fails (the kernel would drop them)
+  uint64_t datagrams = 0;    // feed datagrams handed on
+  uint64_t notALine = 0;     // AF_XDP frames that matched no line (should stay 0)
+  uint64_t wrongSource = 0;  // datagrams from another sender than the line's source
+  uint64_t truncated = 0;    // datagrams larger than the receive buffer
+  uint64_t socketDrops = 0;  // UDP: datagrams the kernel dropped, its socket buffer full (SO_RXQ_OVFL)
+  uint64_t badChecksum = 0;  // AF_XDP: feed frames whose IPv4 header checksum fails (the kernel would drop them)
 };
 
 // A socket joined to a group on an interface; with `bindToGroup` it also
@@ -185,4 +185,3 @@ uint32_t XdpSource::receive(OnPacket&& onPacket) {
 }
 
 }  // namespace fh::daemon
-

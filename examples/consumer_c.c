@@ -16,7 +16,10 @@
 #include "shm/fh_consumer.h"
 
 static volatile sig_atomic_t stop_requested = 0;
-static void on_signal(int signo) { (void)signo; stop_requested = 1; }
+static void on_signal(int signo) {
+  (void)signo;
+  stop_requested = 1;
+}
 
 static double seconds_now(void) {
   struct timespec ts;
@@ -34,13 +37,13 @@ static void print_price(int64_t price) {
 static int print_book(const fh_consumer* consumer, const char* symbol) {
   uint16_t locate = 0;
   fh_book book; /* about 3 KiB */
-  if (fh_consumer_find(consumer, symbol, &locate) != FH_OK ||
-      fh_consumer_copy_book(consumer, locate, &book) != FH_OK) {
+  if (fh_consumer_find(consumer, symbol, &locate) != FH_OK || fh_consumer_copy_book(consumer, locate, &book) != FH_OK) {
     fprintf(stderr, "%s: %s\n", symbol, fh_last_error());
     return -1;
   }
   printf("%s (locate %u): %u bids, %u asks, last sequence %" PRIu64 "%s\n", symbol, locate, book.bid_levels,
-         book.ask_levels, book.last_sequence, book.status == FH_BOOK_STALE     ? ", stale"
+         book.ask_levels, book.last_sequence,
+         book.status == FH_BOOK_STALE     ? ", stale"
          : book.status == FH_BOOK_JOINING ? ", joining (incomplete)"
                                           : "");
   for (unsigned i = 0; i < book.bid_levels; ++i) {
@@ -95,11 +98,20 @@ int main(int argc, char** argv) {
   int opt;
   while ((opt = getopt(argc, argv, "d:n:t:o")) != -1) {
     switch (opt) {
-      case 'd': options.directory = optarg; break;
-      case 'n': max_records = strtoul(optarg, NULL, 10); break;
-      case 't': max_seconds = strtod(optarg, NULL); break;
-      case 'o': options.start = FH_START_OLDEST; break;
-      default: return usage(argv[0]);
+      case 'd':
+        options.directory = optarg;
+        break;
+      case 'n':
+        max_records = strtoul(optarg, NULL, 10);
+        break;
+      case 't':
+        max_seconds = strtod(optarg, NULL);
+        break;
+      case 'o':
+        options.start = FH_START_OLDEST;
+        break;
+      default:
+        return usage(argv[0]);
     }
   }
   if (argc - optind != 2) return usage(argv[0]);

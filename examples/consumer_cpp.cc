@@ -44,16 +44,17 @@ bool printBook(const fh::shm::Consumer& consumer, const std::string& symbol) {
   }
   const fh::shm::BookFields& f = book->fields;
   std::cout << symbol << " (locate " << *locate << "): " << f.bidLevels << " bids, " << f.askLevels
-            << " asks, last sequence " << f.lastSequence << (f.status == fh::shm::BookStatus::Stale     ? ", stale"
-                                                               : f.status == fh::shm::BookStatus::Joining ? ", joining (incomplete)"
-                                                                                                          : "")
+            << " asks, last sequence " << f.lastSequence
+            << (f.status == fh::shm::BookStatus::Stale     ? ", stale"
+                : f.status == fh::shm::BookStatus::Joining ? ", joining (incomplete)"
+                                                           : "")
             << '\n';
   for (uint32_t i = 0; i < f.bidLevels; ++i)
-    std::cout << "  bid " << book->bids[i].shares << " @ " << Price{book->bids[i].price} << " ("
-              << book->bids[i].orders << " orders)\n";
+    std::cout << "  bid " << book->bids[i].shares << " @ " << Price{book->bids[i].price} << " (" << book->bids[i].orders
+              << " orders)\n";
   for (uint32_t i = 0; i < f.askLevels; ++i)
-    std::cout << "  ask " << book->asks[i].shares << " @ " << Price{book->asks[i].price} << " ("
-              << book->asks[i].orders << " orders)\n";
+    std::cout << "  ask " << book->asks[i].shares << " @ " << Price{book->asks[i].price} << " (" << book->asks[i].orders
+              << " orders)\n";
   return true;
 }
 
@@ -66,8 +67,8 @@ void printTick(const fh::shm::Tick& tick) {
   } else if (const auto* mbp1 = tick.mbp1()) {
     const fh::record::BidAskPair& top = mbp1->levels[0];
     std::cout << "mbp1 " << mbp1->hd.instrumentId << ' ' << char(mbp1->action) << ' ' << char(mbp1->side) << ' '
-              << mbp1->size << " @ " << Price{mbp1->price} << " | " << top.bidSz << " @ " << Price{top.bidPx}
-              << " x " << Price{top.askPx} << " @ " << top.askSz << '\n';
+              << mbp1->size << " @ " << Price{mbp1->price} << " | " << top.bidSz << " @ " << Price{top.bidPx} << " x "
+              << Price{top.askPx} << " @ " << top.askSz << '\n';
   } else if (const auto* status = tick.status()) {
     std::cout << "status " << status->hd.instrumentId << " action " << uint16_t(status->action) << " reason "
               << uint16_t(status->reason) << " trading " << status->isTrading << '\n';
@@ -90,11 +91,20 @@ int main(int argc, char** argv) {
   double maxSeconds = 10;
   for (int opt; (opt = ::getopt(argc, argv, "d:n:t:o")) != -1;) {
     switch (opt) {
-      case 'd': options.directory = optarg; break;
-      case 'n': maxRecords = std::stoull(optarg); break;
-      case 't': maxSeconds = std::stod(optarg); break;
-      case 'o': options.start = fh::shm::StartAt::Oldest; break;
-      default: return usage(argv[0]);
+      case 'd':
+        options.directory = optarg;
+        break;
+      case 'n':
+        maxRecords = std::stoull(optarg);
+        break;
+      case 't':
+        maxSeconds = std::stod(optarg);
+        break;
+      case 'o':
+        options.start = fh::shm::StartAt::Oldest;
+        break;
+      default:
+        return usage(argv[0]);
     }
   }
   if (argc - optind != 2) return usage(argv[0]);

@@ -4,11 +4,11 @@
 // worker thread pinned to its CPU; a housekeeping thread keeps the heartbeat,
 // the kernel-side counters and the systemd watchdog. Runs until SIGTERM or
 // SIGINT; a file replay may end it (--exit-when-done).
-#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <sched.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -28,9 +28,9 @@
 #include "feed/feed.h"
 #include "feed/file_source.h"
 #include "record/record.h"
+#include "rerequest.h"
 #include "shm/clock.h"
 #include "shm/writer.h"
-#include "rerequest.h"
 #include "snapshot_fetcher.h"
 #include "sources.h"
 #include "util/notify.h"
@@ -123,8 +123,8 @@ class Replay {
   void sync() {
     const auto& s = source_;
     feed_.endOfBatch();
-    feed_.syncCounters(s.packets, s.portFiltered + s.notIpv4 + s.fragments + s.notUdp + s.truncatedFrames +
-                                      s.unknownLink);
+    feed_.syncCounters(s.packets,
+                       s.portFiltered + s.notIpv4 + s.fragments + s.notUdp + s.truncatedFrames + s.unknownLink);
   }
   uint64_t messages() const noexcept { return count_; }
   uint64_t repeated() const noexcept { return repeated_; }
@@ -197,10 +197,9 @@ int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, c
   if (f.replayLines) {
     std::vector<feed::CaptureLine> lines{{f.lineA.group, f.lineA.port}};
     if (f.lineB) lines.push_back({f.lineB->group, f.lineB->port});
-    result = feed::replayLines(file.bytes(), lines, sourceCounters,
-                               [&](int line, std::span<const uint8_t> payload, uint64_t ts) {
-                                 lineReplay.packet(line, payload, ts);
-                               });
+    result = feed::replayLines(
+        file.bytes(), lines, sourceCounters,
+        [&](int line, std::span<const uint8_t> payload, uint64_t ts) { lineReplay.packet(line, payload, ts); });
     lineReplay.finish();
   } else {
     result = feed::replayFile(file.bytes(), {}, sourceCounters, replay);
@@ -216,22 +215,25 @@ int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, c
   const auto& d = feed.handler().decodeCounters();
   const book::OrderBooks& books = feed.handler().books();
   const uint64_t messages = f.replayLines ? lineReplay.messages() : replay.messages();
-  spdlog::info("replayed {}: {} messages in {:.3f} s ({:.2f}M messages/s, {:.1f} ns/message), {} records, {} live "
-               "orders; skipped {} unknown types, {} wrong lengths, {} references to unknown orders",
-               f.replay, d.messages, seconds, double(messages) / seconds / 1e6,
-               seconds * 1e9 / double(std::max<uint64_t>(messages, 1)), writer.recordsPublished(),
-               books.liveOrders(), d.unknownType, d.badLength, books.counters().unknownOrder);
+  spdlog::info(
+      "replayed {}: {} messages in {:.3f} s ({:.2f}M messages/s, {:.1f} ns/message), {} records, {} live "
+      "orders; skipped {} unknown types, {} wrong lengths, {} references to unknown orders",
+      f.replay, d.messages, seconds, double(messages) / seconds / 1e6,
+      seconds * 1e9 / double(std::max<uint64_t>(messages, 1)), writer.recordsPublished(), books.liveOrders(),
+      d.unknownType, d.badLength, books.counters().unknownOrder);
   if (replay.repeated() > 0)
-    spdlog::warn("{}: {} messages came with a sequence number already replayed: if the capture holds both lines, "
-                 "name them (--line-a GROUP:PORT --line-b GROUP:PORT, or line_a/line_b in the configuration) so "
-                 "that each message is applied once",
-                 f.replay, replay.repeated());
+    spdlog::warn(
+        "{}: {} messages came with a sequence number already replayed: if the capture holds both lines, "
+        "name them (--line-a GROUP:PORT --line-b GROUP:PORT, or line_a/line_b in the configuration) so "
+        "that each message is applied once",
+        f.replay, replay.repeated());
   if (f.replayLines) {
     const feed::SequencerCounters& c = feed.sequencer().counters();
-    spdlog::info("lines of {}: A {} packets, B {} packets; {} duplicates, {} holes filled, {} lost ({} messages); "
-                 "{} datagrams to no line",
-                 f.replay, c.line[0].packets, c.line[1].packets, c.duplicates, c.filled, c.gaps, c.gapMessages,
-                 sourceCounters.portFiltered);
+    spdlog::info(
+        "lines of {}: A {} packets, B {} packets; {} duplicates, {} holes filled, {} lost ({} messages); "
+        "{} datagrams to no line",
+        f.replay, c.line[0].packets, c.line[1].packets, c.duplicates, c.filled, c.gaps, c.gapMessages,
+        sourceCounters.portFiltered);
   }
   fh::notify("STATUS=replay done; serving the books");
   while (!exitWhenDone && !stopping()) {
@@ -246,8 +248,7 @@ void syncAll(feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::Sour
              const Source& source, const daemon::RerequestSocket* rerequest) {
   feed.syncCounters(feed::packetCounters(feed.sequencer().counters()), 0);
   daemon::syncSourceCounters(writer, index, feed.sequencer().counters(), source);
-  if (rerequest != nullptr)
-    writer.set(index.at(daemon::SourceCounter::WrongSender), rerequest->counters().wrongSender);
+  if (rerequest != nullptr) writer.set(index.at(daemon::SourceCounter::WrongSender), rerequest->counters().wrongSender);
 }
 
 // Loss a socket reveals (kernel socket-buffer overflows, AF_XDP drops): told
@@ -257,9 +258,10 @@ class DropReport {
   DropReport(const Feed& f, const char* what) : f_(f), what_(what) {}
   void check(uint64_t total, uint64_t nowNs) {
     if (total <= reported_ || nowNs < nextNs_) return;
-    spdlog::warn("{}: {} {} more ({} in all): packets lost before fhd saw them; holes they leave are recovered or "
-                 "counted as gaps",
-                 f_.name, what_, total - reported_, total);
+    spdlog::warn(
+        "{}: {} {} more ({} in all): packets lost before fhd saw them; holes they leave are recovered or "
+        "counted as gaps",
+        f_.name, what_, total - reported_, total);
     reported_ = total;
     nextNs_ = nowNs + 10'000'000'000;
   }
@@ -322,8 +324,8 @@ void describeTapLines(shm::RegionConfig& region, const Feed& f, const daemon::Re
   at(shm::TapLine::A) = {f.lineA.source.value_or(0), f.lineA.group, 0, f.lineA.port, 17, {}};
   if (f.lineB) at(shm::TapLine::B) = {f.lineB->source.value_or(0), f.lineB->group, 0, f.lineB->port, 17, {}};
   if (rerequest != nullptr && !f.rerequestServers.empty())
-    at(shm::TapLine::Retransmission) = {f.rerequestServers.front().address, 0, f.rerequestServers.front().port,
-                                        rerequest->localPort(), 17, {}};
+    at(shm::TapLine::Retransmission) = {
+        f.rerequestServers.front().address, 0, f.rerequestServers.front().port, rerequest->localPort(), 17, {}};
   if (f.snapshotStage.enabled)
     at(shm::TapLine::Snapshot) = {f.snapshot.server.address, 0, f.snapshot.server.port, 0, 6, {}};
 }
@@ -363,11 +365,14 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
     } else {
       ++emptyPolls;
       switch (f.idle) {
-        case daemon::Idle::Spin: break;
+        case daemon::Idle::Spin:
+          break;
         case daemon::Idle::SpinYield:
           if (emptyPolls > 1000) sched_yield();
           break;
-        case daemon::Idle::Poll: source.wait(10, awaiting ? rerequest->fd() : -1); break;
+        case daemon::Idle::Poll:
+          source.wait(10, awaiting ? rerequest->fd() : -1);
+          break;
       }
       if ((emptyPolls & 255) != 0 && f.idle != daemon::Idle::Poll) continue;
     }
@@ -382,13 +387,15 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
       if (writer.tapping()) tapSnapshot(writer, s.blocks, now);
       const feed::SnapshotCounters c = feed.recovery().counters();
       if (merged)
-        spdlog::info("{}: snapshot merged: {} orders; {} buffered messages applied from sequence {}, {} it already "
-                     "held; every book complete",
-                     f.name, c.orders, c.replayed, s.next, c.covered);
+        spdlog::info(
+            "{}: snapshot merged: {} orders; {} buffered messages applied from sequence {}, {} it already "
+            "held; every book complete",
+            f.name, c.orders, c.replayed, s.next, c.covered);
       else if (feed.recovery().waiting())
-        spdlog::warn("{}: snapshot unusable: it ends at sequence {}, before the live messages still kept; asking "
-                     "for another",
-                     f.name, s.next);
+        spdlog::warn(
+            "{}: snapshot unusable: it ends at sequence {}, before the live messages still kept; asking "
+            "for another",
+            f.name, s.next);
       snapshots->done(feed.recovery().waiting());
     }
     syncAll(feed, writer, index, source, rerequest);
@@ -415,10 +422,11 @@ int run(const Config& config, bool exitWhenDone) {
   std::unique_ptr<daemon::UdpSource> udp;
   if (f.source == daemon::Source::Xdp) {
     xdp = std::make_unique<daemon::XdpSource>(f);
-    spdlog::info("{}: XDP program attached to {} in {} mode; AF_XDP sockets on queues {} in {} mode; busy polling "
-                 "{}",
-                 f.name, f.interface, xsk::name(xdp->mode()), fmt::join(xdp->queues(), ","),
-                 xdp->zeroCopy() ? "zero-copy" : "copy", xdp->busyPolling() ? "in effect" : "refused");
+    spdlog::info(
+        "{}: XDP program attached to {} in {} mode; AF_XDP sockets on queues {} in {} mode; busy polling "
+        "{}",
+        f.name, f.interface, xsk::name(xdp->mode()), fmt::join(xdp->queues(), ","),
+        xdp->zeroCopy() ? "zero-copy" : "copy", xdp->busyPolling() ? "in effect" : "refused");
   } else if (f.source == daemon::Source::Udp) {
     udp = std::make_unique<daemon::UdpSource>(f);
     spdlog::info("{}: kernel UDP sockets on {} (recvmmsg); busy polling {}", f.name, f.interface,
@@ -472,8 +480,9 @@ int run(const Config& config, bool exitWhenDone) {
     while (housekeeping.load(std::memory_order_relaxed)) {
       if (const bool now = (xdp || udp) && writer.probeTap(); now != tapping) {
         tapping = now;
-        spdlog::info("{}: {}", f.name, now ? "a capture attached: received packets are copied into the tap"
-                                           : "no capture attached any more: the tap is off");
+        spdlog::info("{}: {}", f.name,
+                     now ? "a capture attached: received packets are copied into the tap"
+                         : "no capture attached any more: the tap is off");
       }
       daemon::syncTapCounters(writer, index, tapping);
       const uint64_t beat = gWorkerBeat.load(std::memory_order_relaxed);
@@ -492,9 +501,12 @@ int run(const Config& config, bool exitWhenDone) {
   });
   int status = 0;
   try {
-    if (xdp) status = runNetwork(f, *xdp, *feed, writer, index, rerequest.get(), snapshots.get());
-    else if (udp) status = runNetwork(f, *udp, *feed, writer, index, rerequest.get(), snapshots.get());
-    else status = replayFile(f, *feed, writer, index, exitWhenDone);
+    if (xdp)
+      status = runNetwork(f, *xdp, *feed, writer, index, rerequest.get(), snapshots.get());
+    else if (udp)
+      status = runNetwork(f, *udp, *feed, writer, index, rerequest.get(), snapshots.get());
+    else
+      status = replayFile(f, *feed, writer, index, exitWhenDone);
   } catch (...) {
     writer.setSourceState(shm::SourceState::Failed);
     housekeeping = false;
@@ -510,8 +522,8 @@ int run(const Config& config, bool exitWhenDone) {
 
 std::string describe(const Config& c) {
   const Feed& f = c.feeds.front();
-  std::string s = "instance " + c.instance + ", region " + c.region.directory + "/" + c.region.name + ", feed " +
-                  f.name + ": ";
+  std::string s =
+      "instance " + c.instance + ", region " + c.region.directory + "/" + c.region.name + ", feed " + f.name + ": ";
   if (f.source == daemon::Source::File) return s + "replay of " + f.replay;
   s += std::string(f.source == daemon::Source::Xdp ? "xdp" : "udp") + " on " + f.interface;
   s += ", line A " + daemon::formatIpv4(f.lineA.group) + ":" + std::to_string(f.lineA.port);
@@ -564,7 +576,7 @@ int main(int argc, char** argv) {
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("fhd"));  // stdout stays free for data
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ fhd: %v");
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = onSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);

@@ -31,10 +31,10 @@ struct BookChange {
 // The messages that move books: a handler of ITCH for books takes them all.
 template <class H>
 concept ItchBookHandler = requires(H& h, const itch::StockDirectory& r, const itch::StockTradingAction& ha,
-                                   const itch::AddOrder& a, const itch::AddOrderMpid& f,
-                                   const itch::OrderExecuted& e, const itch::OrderExecutedWithPrice& c,
-                                   const itch::OrderCancel& x, const itch::OrderDelete& d,
-                                   const itch::OrderReplace& u, const itch::Trade& p, const itch::CrossTrade& q) {
+                                   const itch::AddOrder& a, const itch::AddOrderMpid& f, const itch::OrderExecuted& e,
+                                   const itch::OrderExecutedWithPrice& c, const itch::OrderCancel& x,
+                                   const itch::OrderDelete& d, const itch::OrderReplace& u, const itch::Trade& p,
+                                   const itch::CrossTrade& q) {
   h.on(r);
   h.on(ha);
   h.on(a);
@@ -79,10 +79,16 @@ class BookBuilder {
       case 'U':  // the new order's slot, then the old one's
         if (length >= itch::kHeaderLength + 16) books_.prefetchOrder(loadBe64(msg + 19));
         [[fallthrough]];
-      case 'A': case 'F': case 'E': case 'C': case 'X': case 'D':  // the order's slot (an add's free one)
+      case 'A':
+      case 'F':
+      case 'E':
+      case 'C':
+      case 'X':
+      case 'D':  // the order's slot (an add's free one)
         books_.prefetchOrder(loadBe64(msg + 11));
         break;
-      default: break;
+      default:
+        break;
     }
   }
   void prefetchNear(const uint8_t* msg, size_t length) const noexcept {
@@ -145,8 +151,8 @@ class BookBuilder {
 
   BookChange on(const itch::OrderReplace& m) noexcept {
     Update removed;
-    const Update added = books_.replace(m.originalOrderRef(), m.newOrderRef(), m.shares(),
-                                        record::priceFromItch4(m.price()), removed);
+    const Update added =
+        books_.replace(m.originalOrderRef(), m.newOrderRef(), m.shares(), record::priceFromItch4(m.price()), removed);
     if (removed.status != Status::Ok) return {};
     checked(m, removed);
     const bool both = added.status == Status::Ok;
@@ -164,8 +170,7 @@ class BookBuilder {
   }
   BookChange on(const itch::CrossTrade& m) noexcept {
     const uint64_t shares = m.shares();
-    trade(m, 0, m.crossPrice(), shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(shares),
-          record::Side::None);
+    trade(m, 0, m.crossPrice(), shares > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(shares), record::Side::None);
     return {m.locate(), Side::Bid, BookChange::kNoLevel};
   }
 
@@ -184,8 +189,8 @@ class BookBuilder {
                                 static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(timestamp))};
   }
 
-  void emit(const itch::MessageView& m, const Update& u, uint64_t orderId, record::Action action,
-            Price price, uint8_t flags) noexcept {
+  void emit(const itch::MessageView& m, const Update& u, uint64_t orderId, record::Action action, Price price,
+            uint8_t flags) noexcept {
     const uint8_t bad = books_.instrument(u.instrument)->maybeBad ? record::flags::kMaybeBadBook : 0;
     const record::MboMsg mbo{header(record::RType::Mbo, sizeof(record::MboMsg) / 4, u.instrument, m.timestamp()),
                              orderId,
@@ -206,10 +211,9 @@ class BookBuilder {
              record::Side side) noexcept {
     const uint16_t locate = m.locate();
     if (books_.instrument(locate) == nullptr) return;
-    sink_.mbo(record::MboMsg{header(record::RType::Mbo, sizeof(record::MboMsg) / 4, locate, m.timestamp()),
-                             orderId, record::priceFromItch4(price), shares,
-                             static_cast<uint8_t>(kFlagsLast | extraFlags_), 0, record::Action::Trade, side,
-                             recvNs_, 0, static_cast<uint32_t>(sequence_)});
+    sink_.mbo(record::MboMsg{header(record::RType::Mbo, sizeof(record::MboMsg) / 4, locate, m.timestamp()), orderId,
+                             record::priceFromItch4(price), shares, static_cast<uint8_t>(kFlagsLast | extraFlags_), 0,
+                             record::Action::Trade, side, recvNs_, 0, static_cast<uint32_t>(sequence_)});
   }
 
   void top(const itch::MessageView& m, InstrumentId instrument, const record::MboMsg& cause) noexcept {

@@ -144,8 +144,7 @@ uint32_t OrderBooks::lowerBound(const Ladder& ladder, uint32_t key) const noexce
   uint32_t i = ladder.size;
   for (int step = 0; step < 8 && i > 0; ++step, --i)
     if (base[i - 1].key < key) return i;
-  const Level* it = std::lower_bound(base, base + i, key,
-                                     [](const Level& l, uint32_t k) { return l.key < k; });
+  const Level* it = std::lower_bound(base, base + i, key, [](const Level& l, uint32_t k) { return l.key < k; });
   return static_cast<uint32_t>(it - base);
 }
 
@@ -294,8 +293,7 @@ Update OrderBooks::remove(uint64_t ref) noexcept {
   return u;
 }
 
-Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, Price price,
-                           Update& removed) noexcept {
+Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, Price price, Update& removed) noexcept {
   const Order* old = findSlot(oldRef);
   if (old == nullptr) {
     ++counters_.unknownOrder;
@@ -305,7 +303,8 @@ Update OrderBooks::replace(uint64_t oldRef, uint64_t newRef, uint32_t shares, Pr
   // A replace onto a live reference would lose the old order for nothing.
   if (newRef != oldRef && findSlot(newRef) != nullptr) {
     ++counters_.duplicateOrder;
-    removed = Update{Status::DuplicateOrder, old->side(), old->instrument(), priceOf(old->ticks()), 0, old->shares(), 0};
+    removed =
+        Update{Status::DuplicateOrder, old->side(), old->instrument(), priceOf(old->ticks()), 0, old->shares(), 0};
     return removed;
   }
   const InstrumentId instrument = old->instrument();

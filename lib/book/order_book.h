@@ -83,9 +83,9 @@ struct Update {
   Side side;
   InstrumentId instrument;
   Price price;
-  uint32_t shares;     // shares added, executed or canceled by this operation
-  uint32_t remaining;  // shares the order still has open afterwards
-  uint32_t depth;      // index of the touched level from the top, before the change
+  uint32_t shares;       // shares added, executed or canceled by this operation
+  uint32_t remaining;    // shares the order still has open afterwards
+  uint32_t depth;        // index of the touched level from the top, before the change
   bool shifted = false;  // a level was inserted or removed there: the levels below it moved
 };
 
@@ -236,7 +236,7 @@ class OrderBooks {
     Ladder sides[2];
   };
   static constexpr uint8_t kNoBlock = 0xFF;
-  static constexpr unsigned kSizeClasses = 30;  // blocks of 4 << class slots
+  static constexpr unsigned kSizeClasses = 30;        // blocks of 4 << class slots
   static constexpr uint32_t kFreeMark = 0x80000000u;  // in Level::orders of a free block's first slot
   static constexpr uint64_t kTickBias = uint64_t{1} << 31;
 
@@ -263,9 +263,7 @@ class OrderBooks {
   // Order references are assigned in increasing order through the day, so the
   // low bits keep recent orders in neighbouring slots (hot in cache); the high
   // bits pick a different starting offset for each wrap of the table.
-  size_t home(uint64_t ref) const noexcept {
-    return (ref + (ref >> orderShift_) * 0x9E3779B97F4A7C15ull) & orderMask_;
-  }
+  size_t home(uint64_t ref) const noexcept { return (ref + (ref >> orderShift_) * 0x9E3779B97F4A7C15ull) & orderMask_; }
 
   static uint32_t keyOf(Side side, uint32_t ticks) noexcept { return side == Side::Bid ? ticks : ~ticks; }
   uint32_t lowerBound(const Ladder& ladder, uint32_t key) const noexcept;
@@ -291,7 +289,7 @@ class OrderBooks {
   unsigned orderShift_ = 0;
   HugeArray<Level> levels_;
   uint32_t levelSlots_ = 0;
-  uint8_t topClass_ = 0;  // the class of the whole arena
+  uint8_t topClass_ = 0;                           // the class of the whole arena
   std::array<uint32_t, kSizeClasses> freeBlocks_;  // heads of doubly linked free lists
   uint64_t liveOrders_ = 0;
   uint64_t liveLevels_ = 0;

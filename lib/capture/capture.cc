@@ -45,8 +45,7 @@ std::runtime_error systemError(const std::string& what, const std::string& path)
   return std::runtime_error(what + " " + path + ": " + std::strerror(errno));
 }
 
-FrameResult readPcap(std::span<const uint8_t> file,
-                     const std::function<void(const Frame&)>& onFrame) {
+FrameResult readPcap(std::span<const uint8_t> file, const std::function<void(const Frame&)>& onFrame) {
   FrameResult r;
   constexpr size_t kFileHeader = 24, kRecordHeader = 16;
   if (file.size() < kFileHeader) {
@@ -62,8 +61,7 @@ FrameResult readPcap(std::span<const uint8_t> file,
   size_t offset = kFileHeader;
   while (offset < file.size()) {
     const uint8_t* h = file.data() + offset;
-    if (file.size() - offset < kRecordHeader ||
-        file.size() - offset - kRecordHeader < order.u32(h + 8)) {
+    if (file.size() - offset < kRecordHeader || file.size() - offset - kRecordHeader < order.u32(h + 8)) {
       r.truncated = true;
       r.truncatedAt = offset;
       return r;
@@ -99,8 +97,7 @@ uint64_t toNanoseconds(uint64_t ticks, uint64_t perSecond) noexcept {
   return ticks / perSecond * 1'000'000'000 + ticks % perSecond * 1'000'000'000 / perSecond;
 }
 
-FrameResult readPcapNg(std::span<const uint8_t> file,
-                       const std::function<void(const Frame&)>& onFrame) {
+FrameResult readPcapNg(std::span<const uint8_t> file, const std::function<void(const Frame&)>& onFrame) {
   FrameResult r;
   std::vector<NgInterface> interfaces;
   Order order{false};
@@ -125,8 +122,7 @@ FrameResult readPcapNg(std::span<const uint8_t> file,
     const uint32_t type = order.u32(b);
     const uint32_t length = order.u32(b + 4);
     if (length < 12 || length % 4 != 0) {
-      r.error = "pcapng block at offset " + std::to_string(offset) + " has a bad length " +
-                std::to_string(length);
+      r.error = "pcapng block at offset " + std::to_string(offset) + " has a bad length " + std::to_string(length);
       return r;
     }
     if (length > left) {
@@ -156,12 +152,11 @@ FrameResult readPcapNg(std::span<const uint8_t> file,
         return r;
       }
       ++r.frames;
-      onFrame(Frame{toNanoseconds(ticks, interfaces[id].ticksPerSecond), interfaces[id].linkType,
-                    {body + 20, captured}});
+      onFrame(
+          Frame{toNanoseconds(ticks, interfaces[id].ticksPerSecond), interfaces[id].linkType, {body + 20, captured}});
     } else if (type == 3 && bodyLength >= 4) {  // Simple Packet Block
       if (interfaces.empty()) {
-        r.error = "pcapng simple packet block at offset " + std::to_string(offset) +
-                  " comes before any interface";
+        r.error = "pcapng simple packet block at offset " + std::to_string(offset) + " comes before any interface";
         return r;
       }
       const uint32_t captured = std::min<uint32_t>(order.u32(body), static_cast<uint32_t>(bodyLength - 4));
@@ -177,9 +172,12 @@ FrameResult readPcapNg(std::span<const uint8_t> file,
 
 const char* formatName(Format f) noexcept {
   switch (f) {
-    case Format::BinaryFile: return "BinaryFILE";
-    case Format::Pcap: return "pcap";
-    case Format::PcapNg: return "pcapng";
+    case Format::BinaryFile:
+      return "BinaryFILE";
+    case Format::Pcap:
+      return "pcap";
+    case Format::PcapNg:
+      return "pcapng";
   }
   return "?";
 }
@@ -217,8 +215,7 @@ MappedFile::~MappedFile() {
 Format detectFormat(std::span<const uint8_t> bytes) noexcept {
   if (bytes.size() < 4) return Format::BinaryFile;
   const uint32_t m = loadLe32(bytes.data());
-  if (m == kPcapMicro || m == kPcapNano || m == __builtin_bswap32(kPcapMicro) ||
-      m == __builtin_bswap32(kPcapNano))
+  if (m == kPcapMicro || m == kPcapNano || m == __builtin_bswap32(kPcapMicro) || m == __builtin_bswap32(kPcapNano))
     return Format::Pcap;
   if (m == kPcapNgSection) return Format::PcapNg;
   return Format::BinaryFile;
@@ -227,9 +224,12 @@ Format detectFormat(std::span<const uint8_t> bytes) noexcept {
 FrameResult forEachFrame(std::span<const uint8_t> file, Format format,
                          const std::function<void(const Frame&)>& onFrame) {
   switch (format) {
-    case Format::Pcap: return readPcap(file, onFrame);
-    case Format::PcapNg: return readPcapNg(file, onFrame);
-    case Format::BinaryFile: break;
+    case Format::Pcap:
+      return readPcap(file, onFrame);
+    case Format::PcapNg:
+      return readPcapNg(file, onFrame);
+    case Format::BinaryFile:
+      break;
   }
   FrameResult r;
   r.error = "a BinaryFILE holds no packets";

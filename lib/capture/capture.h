@@ -42,8 +42,8 @@ Format detectFormat(std::span<const uint8_t> bytes) noexcept;
 
 struct BinaryFileResult {
   uint64_t records = 0;
-  bool truncated = false;     // the last record runs past the end of the file
-  uint64_t truncatedAt = 0;   // its byte offset
+  bool truncated = false;    // the last record runs past the end of the file
+  uint64_t truncatedAt = 0;  // its byte offset
 };
 
 // Calls onRecord(uint64_t position /* 1-based */, const uint8_t* msg, uint16_t length).
@@ -79,7 +79,7 @@ struct FrameResult {
   uint64_t frames = 0;
   bool truncated = false;  // a record or block runs past the end of the file
   uint64_t truncatedAt = 0;
-  std::string error;       // a structural error that stops reading (bad block, bad header)
+  std::string error;  // a structural error that stops reading (bad block, bad header)
 };
 
 // Calls onFrame(const Frame&) for each packet record of a pcap or pcapng file.

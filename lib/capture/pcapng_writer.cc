@@ -15,9 +15,7 @@ constexpr uint32_t kSectionHeader = 0x0A0D0D0A, kInterfaceDescription = 1, kInte
                    kEnhancedPacket = 6;
 constexpr uint16_t kEndOfOptions = 0, kComment = 1;
 
-void put16(std::vector<uint8_t>& b, uint16_t v) {
-  b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8)});
-}
+void put16(std::vector<uint8_t>& b, uint16_t v) { b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8)}); }
 void put32(std::vector<uint8_t>& b, uint32_t v) {
   b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)});
 }
@@ -120,7 +118,7 @@ uint32_t PcapNgWriter::addInterface(uint16_t linkType, std::string_view name, st
   std::vector<uint8_t> b;
   put16(b, linkType);
   put16(b, 0);
-  put32(b, 0);  // snap length: none
+  put32(b, 0);                // snap length: none
   option(b, 2, name);         // if_name
   option(b, 3, description);  // if_description
   const uint8_t nanoseconds = 9;
@@ -151,8 +149,8 @@ void PcapNgWriter::statistics(uint32_t interface, uint64_t startNs, uint64_t end
   option(b, 2, t.data(), t.size());  // isb_starttime
   t.clear();
   putTime(t, endNs);
-  option(b, 3, t.data(), t.size());  // isb_endtime
-  option(b, 4, &received, 8);        // isb_ifrecv
+  option(b, 3, t.data(), t.size());         // isb_endtime
+  option(b, 4, &received, 8);               // isb_ifrecv
   if (dropped) option(b, 5, &*dropped, 8);  // isb_ifdrop
   option(b, kEndOfOptions, nullptr, 0);
   block(kInterfaceStatistics, b);
@@ -168,8 +166,8 @@ void PcapNgWriter::finish() {
   if (failed_) throw std::runtime_error(path_ + ": cannot write: " + std::strerror(errno));
 }
 
-void ipv4Udp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort,
-             uint16_t id, std::span<const uint8_t> payload) {
+void ipv4Udp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort, uint16_t id,
+             std::span<const uint8_t> payload) {
   out.resize(28 + payload.size());
   uint8_t* p = out.data();
   ipv4(p, src, dst, 17, id, out.size());
@@ -180,8 +178,8 @@ void ipv4Udp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t src
   if (!payload.empty()) std::memcpy(p + 28, payload.data(), payload.size());
 }
 
-void ipv4Tcp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort,
-             uint16_t id, uint32_t seq, std::span<const uint8_t> payload) {
+void ipv4Tcp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort, uint16_t id,
+             uint32_t seq, std::span<const uint8_t> payload) {
   out.resize(40 + payload.size());
   uint8_t* p = out.data();
   ipv4(p, src, dst, 6, id, out.size());
@@ -190,9 +188,9 @@ void ipv4Tcp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t src
   be16(t, srcPort);
   be16(t + 2, dstPort);
   be32(t + 4, seq);
-  be32(t + 8, 1);     // acknowledgment: the other way is not captured
-  t[12] = 5 << 4;     // 5 words, no options
-  t[13] = 0x18;       // PSH | ACK
+  be32(t + 8, 1);       // acknowledgment: the other way is not captured
+  t[12] = 5 << 4;       // 5 words, no options
+  t[13] = 0x18;         // PSH | ACK
   be16(t + 14, 65535);  // window
   if (!payload.empty()) std::memcpy(t + 20, payload.data(), payload.size());
   // Checksum over the pseudo-header (addresses, protocol, length) and the segment.

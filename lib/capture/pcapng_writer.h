@@ -49,10 +49,10 @@ class PcapNgWriter {
 
 // One IPv4 header (20 bytes, no options, checksum set) and a UDP header
 // (checksum 0: none) before `payload`, into `out`. Addresses in host order.
-void ipv4Udp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort,
-             uint16_t id, std::span<const uint8_t> payload);
+void ipv4Udp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort, uint16_t id,
+             std::span<const uint8_t> payload);
 // The same with a TCP header (PSH|ACK, checksum set) at sequence number `seq`.
-void ipv4Tcp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort,
-             uint16_t id, uint32_t seq, std::span<const uint8_t> payload);
+void ipv4Tcp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort, uint16_t id,
+             uint32_t seq, std::span<const uint8_t> payload);
 
 }  // namespace fh::capture

@@ -28,42 +28,42 @@
 namespace fh::feed {
 
 // The feed's counters, in region order: name, then meaning.
-#define FH_FEED_COUNTERS(X)                                                            \
-  X(Messages, "messages")                       /* decoded, known type, exact length */ \
-  X(UnknownType, "messages.unknown_type")                                               \
-  X(BadLength, "messages.bad_length")           /* wrong for the type, or empty */      \
-  X(Packets, "packets")                         /* MoldUDP64 packets read */            \
-  X(Heartbeats, "packets.heartbeat")                                                    \
-  X(EndOfSession, "packets.end_of_session")                                             \
-  X(MalformedPackets, "packets.malformed")      /* truncated, overrun, trailing bytes */ \
-  X(FramesSkipped, "frames.skipped")            /* not IPv4 UDP to the feed's port */   \
-  X(UnknownOrder, "book.unknown_order")         /* reference to an order not live */    \
-  X(DuplicateOrder, "book.duplicate_order")                                             \
-  X(BadLocate, "book.bad_locate")                                                       \
-  X(StoreFull, "book.store_full")               /* order or level store full */         \
-  X(RefTooLarge, "book.ref_too_large")          /* adds refused: reference >= 2^47 */  \
-  X(BadPrice, "book.bad_price")                 /* adds refused: price off its grid */ \
-  X(BadSide, "book.bad_side")                   /* adds refused: side not 'B' or 'S' (book marked) */ \
-  X(LiveOrders, "book.live_orders")                                                     \
-  X(LiveLevels, "book.live_levels")                                                     \
-  X(StaleBooks, "book.stale")                   /* books marked maybe-bad */            \
-  X(Joining, "feed.joining")                    /* 1: joined mid-session, books incomplete */ \
-  X(Stale, "feed.stale")                        /* 1: a hole was lost, books marked */   \
-  X(Records, "ring.records")                    /* records published to the tick ring */ \
-  X(BookPublishes, "shm.book_publishes")                                                \
-  X(SnapshotWaiting, "snapshot.waiting")        /* 1: books wait for a snapshot */      \
-  X(SnapshotRequests, "snapshot.requests")      /* a join or a lost hole needed one */  \
-  X(SnapshotLoaded, "snapshot.loaded")          /* snapshots merged */                  \
-  X(SnapshotMessages, "snapshot.messages")                                              \
-  X(SnapshotOrders, "snapshot.orders")                                                  \
-  X(SnapshotBuffered, "snapshot.buffered")      /* live messages kept while waiting */  \
-  X(SnapshotReplayed, "snapshot.replayed")      /* of those, applied after a snapshot */ \
-  X(SnapshotCovered, "snapshot.covered")        /* live messages a snapshot already had */ \
-  X(SnapshotOverflowed, "snapshot.overflowed")  /* dropped from a full buffer */        \
-  X(SnapshotUnusable, "snapshot.unusable")      /* ended before the buffer's first */   \
-  X(SnapshotSuspectAdds, "snapshot.suspect_adds")        /* off-by-one signs */         \
-  X(SnapshotSuspectUnknown, "snapshot.suspect_unknown")                                 \
-  X(SnapshotSequence, "snapshot.last_sequence") /* End of Snapshot's, last merged */   \
+#define FH_FEED_COUNTERS(X)                                                                  \
+  X(Messages, "messages") /* decoded, known type, exact length */                            \
+  X(UnknownType, "messages.unknown_type")                                                    \
+  X(BadLength, "messages.bad_length") /* wrong for the type, or empty */                     \
+  X(Packets, "packets")               /* MoldUDP64 packets read */                           \
+  X(Heartbeats, "packets.heartbeat")                                                         \
+  X(EndOfSession, "packets.end_of_session")                                                  \
+  X(MalformedPackets, "packets.malformed") /* truncated, overrun, trailing bytes */          \
+  X(FramesSkipped, "frames.skipped")       /* not IPv4 UDP to the feed's port */             \
+  X(UnknownOrder, "book.unknown_order")    /* reference to an order not live */              \
+  X(DuplicateOrder, "book.duplicate_order")                                                  \
+  X(BadLocate, "book.bad_locate")                                                            \
+  X(StoreFull, "book.store_full")      /* order or level store full */                       \
+  X(RefTooLarge, "book.ref_too_large") /* adds refused: reference >= 2^47 */                 \
+  X(BadPrice, "book.bad_price")        /* adds refused: price off its grid */                \
+  X(BadSide, "book.bad_side")          /* adds refused: side not 'B' or 'S' (book marked) */ \
+  X(LiveOrders, "book.live_orders")                                                          \
+  X(LiveLevels, "book.live_levels")                                                          \
+  X(StaleBooks, "book.stale") /* books marked maybe-bad */                                   \
+  X(Joining, "feed.joining")  /* 1: joined mid-session, books incomplete */                  \
+  X(Stale, "feed.stale")      /* 1: a hole was lost, books marked */                         \
+  X(Records, "ring.records")  /* records published to the tick ring */                       \
+  X(BookPublishes, "shm.book_publishes")                                                     \
+  X(SnapshotWaiting, "snapshot.waiting")   /* 1: books wait for a snapshot */                \
+  X(SnapshotRequests, "snapshot.requests") /* a join or a lost hole needed one */            \
+  X(SnapshotLoaded, "snapshot.loaded")     /* snapshots merged */                            \
+  X(SnapshotMessages, "snapshot.messages")                                                   \
+  X(SnapshotOrders, "snapshot.orders")                                                       \
+  X(SnapshotBuffered, "snapshot.buffered")        /* live messages kept while waiting */     \
+  X(SnapshotReplayed, "snapshot.replayed")        /* of those, applied after a snapshot */   \
+  X(SnapshotCovered, "snapshot.covered")          /* live messages a snapshot already had */ \
+  X(SnapshotOverflowed, "snapshot.overflowed")    /* dropped from a full buffer */           \
+  X(SnapshotUnusable, "snapshot.unusable")        /* ended before the buffer's first */      \
+  X(SnapshotSuspectAdds, "snapshot.suspect_adds") /* off-by-one signs */                     \
+  X(SnapshotSuspectUnknown, "snapshot.suspect_unknown")                                      \
+  X(SnapshotSequence, "snapshot.last_sequence") /* End of Snapshot's, last merged */         \
   X(SnapshotMergedNs, "snapshot.merged_ns")     /* when, ns since the UNIX epoch */
 
 enum class Counter : uint32_t {

@@ -59,12 +59,23 @@ void forEachDatagram(std::span<const uint8_t> file, FileSourceCounters& counters
     ++counters.frames;
     capture::UdpDatagram udp{};
     switch (capture::parseUdp(frame, udp)) {
-      case capture::SkipReason::None: break;
-      case capture::SkipReason::NotIpv4: ++counters.notIpv4; return;
-      case capture::SkipReason::Fragment: ++counters.fragments; return;
-      case capture::SkipReason::NotUdp: ++counters.notUdp; return;
-      case capture::SkipReason::Truncated: ++counters.truncatedFrames; return;
-      case capture::SkipReason::UnknownLink: ++counters.unknownLink; return;
+      case capture::SkipReason::None:
+        break;
+      case capture::SkipReason::NotIpv4:
+        ++counters.notIpv4;
+        return;
+      case capture::SkipReason::Fragment:
+        ++counters.fragments;
+        return;
+      case capture::SkipReason::NotUdp:
+        ++counters.notUdp;
+        return;
+      case capture::SkipReason::Truncated:
+        ++counters.truncatedFrames;
+        return;
+      case capture::SkipReason::UnknownLink:
+        ++counters.unknownLink;
+        return;
     }
     onDatagram(frame, udp);
   });

@@ -59,8 +59,8 @@ class HeldPackets {
     if (index_.empty() || index_.back().first <= first) {
       index_.push_back(e);  // the usual case
     } else {
-      auto it = std::upper_bound(index_.begin(), index_.end(), first,
-                                 [](uint64_t f, const Entry& x) { return f < x.first; });
+      auto it =
+          std::upper_bound(index_.begin(), index_.end(), first, [](uint64_t f, const Entry& x) { return f < x.first; });
       index_.insert(it, e);  // within the reserved capacity: no allocation
     }
     return true;

@@ -164,7 +164,8 @@ class ItchHandler {
   }
   void on(const itch::AddOrder& m) noexcept {  // and F
     const book::BookChange c = builder_.on(m);
-    if (m.locate() < books_.maxInstruments() && !state_[m.locate()].listed) list(m.locate());  // a capture that began after the directory
+    if (m.locate() < books_.maxInstruments() && !state_[m.locate()].listed)
+      list(m.locate());  // a capture that began after the directory
     if (c.depth != book::BookChange::kNoLevel) {
       changed(c);
     } else if (const book::Instrument* in = books_.instrument(c.instrument); in != nullptr && in->maybeBad) {
@@ -368,10 +369,10 @@ class ItchHandler {
     f.tsEvent = static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(b.timestamp));
     f.tsRecv = b.tsRecv;
     f.updates = b.updates;
-    f.status = feedJoining_                                           ? shm::BookStatus::Joining
-               : b.stale                                            ? shm::BookStatus::Stale
+    f.status = feedJoining_                                       ? shm::BookStatus::Joining
+               : b.stale                                          ? shm::BookStatus::Stale
                : in.tradingState == 'H' || in.tradingState == 'P' ? shm::BookStatus::Halted
-                                                                    : shm::BookStatus::Normal;
+                                                                  : shm::BookStatus::Normal;
     f.tradingState = in.tradingState;
     publisher_.book(locate, f, bids_.data(), bidCount, asks_.data(), askCount, bid, ask);
   }
@@ -387,9 +388,9 @@ class ItchHandler {
   uint64_t recvNs_ = 0;
   uint64_t timestamp_ = 0;      // of the message being applied
   uint64_t lastTimestamp_ = 0;  // of the last message with a header
-  bool feedStale_ = false;    // a gap was declared
-  bool feedJoining_ = false;  // joined in mid-session
-  bool snapshotting_ = false;  // the message applied is a snapshot's
+  bool feedStale_ = false;      // a gap was declared
+  bool feedJoining_ = false;    // joined in mid-session
+  bool snapshotting_ = false;   // the message applied is a snapshot's
   HugeArray<BookState> state_;  // by locate
   HugeArray<uint16_t> dirty_;   // locates with dirty set, in the order they moved
   uint32_t dirtyCount_ = 0;

@@ -48,18 +48,18 @@
 namespace fh::feed {
 
 struct RetransmissionConfig {
-  uint32_t servers = 0;           // 0: no retransmission
+  uint32_t servers = 0;            // 0: no retransmission
   uint64_t timeoutNs = 5'000'000;  // a request unanswered this long is sent again (the wait doubles)
-  uint32_t attempts = 3;          // per server, before the next one is tried
-  uint32_t maxMessages = 0xFFFE;  // per request (MoldUDP64 allows 0xFFFE)
-  uint32_t inFlight = 8;          // requests outstanding at once
+  uint32_t attempts = 3;           // per server, before the next one is tried
+  uint32_t maxMessages = 0xFFFE;   // per request (MoldUDP64 allows 0xFFFE)
+  uint32_t inFlight = 8;           // requests outstanding at once
 };
 
 struct SequencerConfig {
-  uint32_t heldPackets = 1024;              // packets that may wait for a hole to fill
-  uint64_t gapTimeoutNs = 2'000'000;        // how long a hole waits for the other line
-  uint32_t lines = 2;                       // 1: line A only
-  uint64_t lineSilenceNs = 3'000'000'000;   // a line this long without a packet is silent; 0: not watched
+  uint32_t heldPackets = 1024;             // packets that may wait for a hole to fill
+  uint64_t gapTimeoutNs = 2'000'000;       // how long a hole waits for the other line
+  uint32_t lines = 2;                      // 1: line A only
+  uint64_t lineSilenceNs = 3'000'000'000;  // a line this long without a packet is silent; 0: not watched
   RetransmissionConfig retransmission{};
 };
 
@@ -79,28 +79,28 @@ struct LineCounters {
 };
 
 struct RetransmissionCounters {
-  uint64_t requests = 0;         // request packets sent, retries included
-  uint64_t retries = 0;          // requests sent again after a timeout
-  uint64_t failovers = 0;        // a request moved on to the next server
-  uint64_t sendFailures = 0;     // requests the channel could not send
+  uint64_t requests = 0;      // request packets sent, retries included
+  uint64_t retries = 0;       // requests sent again after a timeout
+  uint64_t failovers = 0;     // a request moved on to the next server
+  uint64_t sendFailures = 0;  // requests the channel could not send
   uint64_t messagesRequested = 0;
-  uint64_t wrongSession = 0;     // replies of another session, dropped
-  uint64_t exhausted = 0;        // requests no server answered: their messages are lost
-  uint64_t inFlight = 0;         // requests outstanding now
+  uint64_t wrongSession = 0;  // replies of another session, dropped
+  uint64_t exhausted = 0;     // requests no server answered: their messages are lost
+  uint64_t inFlight = 0;      // requests outstanding now
 };
 
 struct SequencerCounters {
-  LineCounters line[3];          // A, B, retransmission replies
+  LineCounters line[3];  // A, B, retransmission replies
   RetransmissionCounters retransmission;
-  uint64_t duplicates = 0;       // packets whose messages had all gone out already
-  uint64_t held = 0;             // packets that waited for a hole
-  uint64_t heldMessages = 0;     // messages waiting now
-  uint64_t filled = 0;           // holes filled by the other line (or a late packet)
-  uint64_t gaps = 0;             // holes declared lost
-  uint64_t gapMessages = 0;      // messages lost in them: unrecovered
-  uint64_t sessionChanges = 0;   // a new session accepted: sequence starts again
-  uint64_t foreignPackets = 0;   // of another session, before its evidence was solid
-  uint64_t joinedAt = 0;         // first sequence of a session joined after its start; 0 if none
+  uint64_t duplicates = 0;      // packets whose messages had all gone out already
+  uint64_t held = 0;            // packets that waited for a hole
+  uint64_t heldMessages = 0;    // messages waiting now
+  uint64_t filled = 0;          // holes filled by the other line (or a late packet)
+  uint64_t gaps = 0;            // holes declared lost
+  uint64_t gapMessages = 0;     // messages lost in them: unrecovered
+  uint64_t sessionChanges = 0;  // a new session accepted: sequence starts again
+  uint64_t foreignPackets = 0;  // of another session, before its evidence was solid
+  uint64_t joinedAt = 0;        // first sequence of a session joined after its start; 0 if none
   uint64_t heartbeats = 0;
   uint64_t endOfSession = 0;
 
@@ -599,7 +599,7 @@ class Sequencer {
   HeldPackets held_;
   std::vector<Request> pending_;  // requests not yet answered in full
   uint64_t visited_ = 0;          // bit per pending_ request that a hole still needs, in the current sweep
-  uint32_t server_ = 0;  // where new requests go
+  uint32_t server_ = 0;           // where new requests go
   uint64_t nextSweepNs_ = UINT64_MAX;
   std::array<Range, kLostRanges> lostRanges_{};
   uint64_t lost_ = 0;  // ranges declared lost this session

@@ -33,15 +33,15 @@ struct SnapshotConfig {
 };
 
 struct SnapshotCounters {
-  uint64_t requests = 0;     // times a snapshot was needed (a join, a lost hole)
-  uint64_t loaded = 0;       // snapshots merged
-  uint64_t messages = 0;     // snapshot messages applied, in all
-  uint64_t orders = 0;       // Add Orders among them
-  uint64_t buffered = 0;     // live messages copied while waiting, in all
-  uint64_t replayed = 0;     // buffered messages applied after a snapshot
-  uint64_t covered = 0;      // buffered or later live messages the snapshot already held (skipped)
-  uint64_t overflowed = 0;   // buffered messages dropped, oldest first, from a full buffer
-  uint64_t unusable = 0;     // snapshots that ended before the buffer's first message
+  uint64_t requests = 0;        // times a snapshot was needed (a join, a lost hole)
+  uint64_t loaded = 0;          // snapshots merged
+  uint64_t messages = 0;        // snapshot messages applied, in all
+  uint64_t orders = 0;          // Add Orders among them
+  uint64_t buffered = 0;        // live messages copied while waiting, in all
+  uint64_t replayed = 0;        // buffered messages applied after a snapshot
+  uint64_t covered = 0;         // buffered or later live messages the snapshot already held (skipped)
+  uint64_t overflowed = 0;      // buffered messages dropped, oldest first, from a full buffer
+  uint64_t unusable = 0;        // snapshots that ended before the buffer's first message
   uint64_t suspectAdds = 0;     // after a merge: Adds of orders already live
   uint64_t suspectUnknown = 0;  // after a merge: references to orders not live
   uint64_t lastSequence = 0;    // End of Snapshot's, of the last snapshot merged
@@ -59,11 +59,14 @@ struct SnapshotChannel {
 
 // What the stage needs of the handler beyond a sink of ordered messages.
 template <class H>
-concept SnapshotTarget = OrderedMessageSink<H> && requires(H& h, const H& ch, const uint8_t* msg, uint16_t n,
-                                                           uint64_t recvNs) {
-  { h.beginSnapshot() } noexcept;                   // books empty, not yet complete
-  { h.snapshotMessage(recvNs, msg, n) } noexcept;   // one message of the snapshot
-  { h.snapshotComplete() } noexcept;                // every book proven complete
+concept SnapshotTarget = OrderedMessageSink<H> &&
+    requires(H& h, const H& ch, const uint8_t* msg, uint16_t n, uint64_t recvNs) {
+  { h.beginSnapshot() }
+  noexcept;  // books empty, not yet complete
+  { h.snapshotMessage(recvNs, msg, n) }
+  noexcept;  // one message of the snapshot
+  { h.snapshotComplete() }
+  noexcept;  // every book proven complete
   { ch.books().counters() } -> std::convertible_to<const book::BookCounters&>;
 };
 

@@ -21,20 +21,25 @@ namespace fh::feed {
 // What a sequencer hands on: every message once, in feed order, and what it
 // could not deliver.
 template <class T>
-concept OrderedMessageSink = requires(T& t, uint64_t sequence, uint64_t recvNs, const uint8_t* msg,
-                                      uint16_t length) {
+concept OrderedMessageSink = requires(T& t, uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) {
   // One message and its feed sequence number; `msg` stays valid until endOfPacket().
-  { t.message(sequence, recvNs, msg, length) } noexcept;
+  { t.message(sequence, recvNs, msg, length) }
+  noexcept;
   // Messages first .. first+count-1 are lost: no line and no recovery had them.
-  { t.gap(sequence, sequence) } noexcept;
-  { t.endOfSession() } noexcept;
+  { t.gap(sequence, sequence) }
+  noexcept;
+  { t.endOfSession() }
+  noexcept;
   // The feed is picked up at `sequence` of a session already under way:
   // whatever came before it is unknown, so no book is complete.
-  { t.join(sequence) } noexcept;
+  { t.join(sequence) }
+  noexcept;
   // Another session replaces the current one: books start empty.
-  { t.newSession() } noexcept;
+  { t.newSession() }
+  noexcept;
   // The bytes of the messages handed on so far may be reused from now on.
-  { t.endOfPacket() } noexcept;
+  { t.endOfPacket() }
+  noexcept;
 };
 
 // Where a sequencer sends its MoldUDP64 request packets (session, first
@@ -43,14 +48,16 @@ concept OrderedMessageSink = requires(T& t, uint64_t sequence, uint64_t recvNs, 
 // covers it like a lost request.
 template <class T>
 concept RequestChannel = requires(T& t, uint32_t server, std::span<const uint8_t> packet) {
-  { t.request(server, packet) } noexcept -> std::same_as<bool>;
+  { t.request(server, packet) }
+  noexcept->std::same_as<bool>;
 };
 
 // A protocol handler also keeps work that can wait until a batch of packets
 // is through (book snapshots): flush() does it.
 template <class T>
 concept ProtocolHandler = OrderedMessageSink<T> && requires(T& t) {
-  { t.flush() } noexcept;
+  { t.flush() }
+  noexcept;
 };
 
 // Where the normalized output goes: tick records in feed order, the
@@ -62,13 +69,20 @@ concept RecordPublisher = requires(P& p, const P& cp, const record::MboMsg& mbo,
                                    const record::StatusMsg& status, uint16_t instrument, const char (&symbol)[8],
                                    char tradingState, const shm::BookFields& fields, const shm::Level* levels,
                                    uint32_t count, shm::LevelRange changed) {
-  { p.record(mbo) } noexcept;
-  { p.record(mbp1) } noexcept;
-  { p.record(status) } noexcept;
-  { p.instrument(instrument, symbol, tradingState) } noexcept;
-  { p.book(instrument, fields, levels, count, levels, count, changed, changed) } noexcept;
-  { cp.prefetchBook(instrument, changed, changed) } noexcept;  // a hint: book() with those ranges follows soon
-  { cp.depth() } noexcept -> std::convertible_to<uint32_t>;
+  { p.record(mbo) }
+  noexcept;
+  { p.record(mbp1) }
+  noexcept;
+  { p.record(status) }
+  noexcept;
+  { p.instrument(instrument, symbol, tradingState) }
+  noexcept;
+  { p.book(instrument, fields, levels, count, levels, count, changed, changed) }
+  noexcept;
+  { cp.prefetchBook(instrument, changed, changed) }
+  noexcept;  // a hint: book() with those ranges follows soon
+  { cp.depth() }
+  noexcept->std::convertible_to<uint32_t>;
 };
 
 }  // namespace fh::feed

@@ -81,19 +81,25 @@ class Connection {
 
 const char* name(Outcome outcome) noexcept {
   switch (outcome) {
-    case Outcome::Complete: return "complete";
-    case Outcome::Rejected: return "login rejected";
-    case Outcome::Closed: return "closed before the end";
-    case Outcome::Silent: return "server silent";
-    case Outcome::Malformed: return "malformed";
-    case Outcome::ConnectFailed: return "no connection";
-    case Outcome::Stopped: return "stopped";
+    case Outcome::Complete:
+      return "complete";
+    case Outcome::Rejected:
+      return "login rejected";
+    case Outcome::Closed:
+      return "closed before the end";
+    case Outcome::Silent:
+      return "server silent";
+    case Outcome::Malformed:
+      return "malformed";
+    case Outcome::ConnectFailed:
+      return "no connection";
+    case Outcome::Stopped:
+      return "stopped";
   }
   return "?";
 }
 
-SnapshotResult fetchSnapshot(const ClientConfig& config,
-                             const std::function<void(const uint8_t*, uint16_t)>& onMessage,
+SnapshotResult fetchSnapshot(const ClientConfig& config, const std::function<void(const uint8_t*, uint16_t)>& onMessage,
                              const std::atomic<bool>* stop) {
   SnapshotResult r;
   const std::string where = "GLIMPSE server " + describe(config.server);
@@ -156,9 +162,9 @@ SnapshotResult fetchSnapshot(const ClientConfig& config,
         case soup::type::kLoginRejected:
           r.rejectReason = packet.payload.empty() ? '?' : static_cast<char>(packet.payload[0]);
           return finish(Outcome::Rejected, std::string("login rejected (") +
-                                               (r.rejectReason == soup::kNotAuthorized          ? "not authorized"
+                                               (r.rejectReason == soup::kNotAuthorized         ? "not authorized"
                                                 : r.rejectReason == soup::kSessionNotAvailable ? "session not available"
-                                                                                                : "reason unknown") +
+                                                                                               : "reason unknown") +
                                                ")");
         case soup::type::kSequencedData: {
           if (!loggedIn) return finish(Outcome::Malformed, "data before Login Accepted");

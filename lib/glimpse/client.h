@@ -20,7 +20,7 @@ struct ClientConfig {
   Endpoint server;
   std::string username = "fh";
   std::string password = "fh";
-  std::string session;         // empty: the current one
+  std::string session;  // empty: the current one
   int connectTimeoutMs = 3000;
   int silenceTimeoutMs = 15000;  // SoupBinTCP's: no data nor heartbeat this long, the server is gone
 };
@@ -42,13 +42,12 @@ struct SnapshotResult {
   uint64_t messages = 0;      // snapshot messages handed over (End of Snapshot not counted)
   std::string session;        // from Login Accepted
   char rejectReason = 0;
-  std::string error;          // what happened, for a log line
+  std::string error;  // what happened, for a log line
 };
 
 // onMessage(const uint8_t* msg, uint16_t length) for each snapshot message,
 // in order; `stop`, when set, ends the fetch within about 100 ms.
-SnapshotResult fetchSnapshot(const ClientConfig& config,
-                             const std::function<void(const uint8_t*, uint16_t)>& onMessage,
+SnapshotResult fetchSnapshot(const ClientConfig& config, const std::function<void(const uint8_t*, uint16_t)>& onMessage,
                              const std::atomic<bool>* stop = nullptr);
 
 }  // namespace fh::glimpse

@@ -48,8 +48,7 @@ inline std::array<uint8_t, kEndOfSnapshotLength> encodeEndOfSnapshot(uint64_t ne
 // The sequence of the first multicast message to apply, or nullopt when
 // `message` is not a well-formed End of Snapshot.
 inline std::optional<uint64_t> parseEndOfSnapshot(std::span<const uint8_t> message) {
-  if (message.size() != kEndOfSnapshotLength || message[0] != static_cast<uint8_t>(kEndOfSnapshot))
-    return std::nullopt;
+  if (message.size() != kEndOfSnapshotLength || message[0] != static_cast<uint8_t>(kEndOfSnapshot)) return std::nullopt;
   return soup::parseNumeric(message.subspan(1));
 }
 

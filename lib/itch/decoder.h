@@ -27,9 +27,13 @@ struct DecodeCounters {
         ++messages;
         ++byType[type];
         break;
-      case DecodeStatus::UnknownType: ++unknownType; break;
+      case DecodeStatus::UnknownType:
+        ++unknownType;
+        break;
       case DecodeStatus::BadLength:
-      case DecodeStatus::Empty: ++badLength; break;
+      case DecodeStatus::Empty:
+        ++badLength;
+        break;
     }
   }
 };
@@ -38,9 +42,9 @@ template <class Handler>
 inline DecodeStatus decode(const uint8_t* msg, size_t length, Handler& handler) noexcept {
   if (length == 0) return DecodeStatus::Empty;
   switch (static_cast<char>(msg[0])) {
-#define FH_ITCH_DISPATCH(view, type, wireLength)                          \
-  case type:                                                              \
-    if (length != (wireLength)) return DecodeStatus::BadLength;           \
+#define FH_ITCH_DISPATCH(view, type, wireLength)                                  \
+  case type:                                                                      \
+    if (length != (wireLength)) return DecodeStatus::BadLength;                   \
     if constexpr (requires { handler.on(view{{msg}}); }) handler.on(view{{msg}}); \
     return DecodeStatus::Ok;
     FH_ITCH_MESSAGE_TYPES(FH_ITCH_DISPATCH)

@@ -99,10 +99,9 @@ inline size_t encodeRegShoRestriction(uint8_t* out, uint16_t locate, uint16_t tr
   return n;
 }
 
-inline size_t encodeMarketParticipantPosition(uint8_t* out, uint16_t locate, uint16_t tracking,
-                                              uint64_t timestamp, std::string_view mpid, std::string_view stock,
-                                              char primaryMarketMaker, char marketMakerMode,
-                                              char participantState) noexcept {
+inline size_t encodeMarketParticipantPosition(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp,
+                                              std::string_view mpid, std::string_view stock, char primaryMarketMaker,
+                                              char marketMakerMode, char participantState) noexcept {
   const size_t n = startMessage<MarketParticipantPosition>(out, locate, tracking, timestamp);
   storeAlpha(out + 11, 4, mpid);
   storeAlpha(out + 15, 8, stock);
@@ -171,8 +170,8 @@ inline size_t encodeAddOrder(uint8_t* out, uint16_t locate, uint16_t tracking, u
   return n;
 }
 
-inline size_t encodeAddOrderMpid(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp,
-                                 uint64_t ref, char side, uint32_t shares, std::string_view stock, uint32_t price,
+inline size_t encodeAddOrderMpid(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp, uint64_t ref,
+                                 char side, uint32_t shares, std::string_view stock, uint32_t price,
                                  std::string_view attribution) noexcept {
   encodeAddOrder(out, locate, tracking, timestamp, ref, side, shares, stock, price);
   out[0] = static_cast<uint8_t>(Traits<AddOrderMpid>::kType);
@@ -180,8 +179,8 @@ inline size_t encodeAddOrderMpid(uint8_t* out, uint16_t locate, uint16_t trackin
   return Traits<AddOrderMpid>::kLength;
 }
 
-inline size_t encodeOrderExecuted(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp,
-                                  uint64_t ref, uint32_t executedShares, uint64_t matchNumber) noexcept {
+inline size_t encodeOrderExecuted(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp, uint64_t ref,
+                                  uint32_t executedShares, uint64_t matchNumber) noexcept {
   const size_t n = startMessage<OrderExecuted>(out, locate, tracking, timestamp);
   storeBe64(out + 11, ref);
   storeBe32(out + 19, executedShares);
@@ -190,8 +189,8 @@ inline size_t encodeOrderExecuted(uint8_t* out, uint16_t locate, uint16_t tracki
 }
 
 inline size_t encodeOrderExecutedWithPrice(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp,
-                                           uint64_t ref, uint32_t executedShares, uint64_t matchNumber,
-                                           char printable, uint32_t executionPrice) noexcept {
+                                           uint64_t ref, uint32_t executedShares, uint64_t matchNumber, char printable,
+                                           uint32_t executionPrice) noexcept {
   encodeOrderExecuted(out, locate, tracking, timestamp, ref, executedShares, matchNumber);
   out[0] = static_cast<uint8_t>(Traits<OrderExecutedWithPrice>::kType);
   out[31] = static_cast<uint8_t>(printable);
@@ -199,8 +198,8 @@ inline size_t encodeOrderExecutedWithPrice(uint8_t* out, uint16_t locate, uint16
   return Traits<OrderExecutedWithPrice>::kLength;
 }
 
-inline size_t encodeOrderCancel(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp,
-                                uint64_t ref, uint32_t canceledShares) noexcept {
+inline size_t encodeOrderCancel(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp, uint64_t ref,
+                                uint32_t canceledShares) noexcept {
   const size_t n = startMessage<OrderCancel>(out, locate, tracking, timestamp);
   storeBe64(out + 11, ref);
   storeBe32(out + 19, canceledShares);
@@ -224,9 +223,8 @@ inline size_t encodeOrderReplace(uint8_t* out, uint16_t locate, uint16_t trackin
   return n;
 }
 
-inline size_t encodeTrade(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp, uint64_t ref,
-                          char side, uint32_t shares, std::string_view stock, uint32_t price,
-                          uint64_t matchNumber) noexcept {
+inline size_t encodeTrade(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp, uint64_t ref, char side,
+                          uint32_t shares, std::string_view stock, uint32_t price, uint64_t matchNumber) noexcept {
   const size_t n = startMessage<Trade>(out, locate, tracking, timestamp);
   storeBe64(out + 11, ref);
   out[19] = static_cast<uint8_t>(side);
@@ -237,8 +235,8 @@ inline size_t encodeTrade(uint8_t* out, uint16_t locate, uint16_t tracking, uint
   return n;
 }
 
-inline size_t encodeCrossTrade(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp,
-                               uint64_t shares, std::string_view stock, uint32_t crossPrice, uint64_t matchNumber,
+inline size_t encodeCrossTrade(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp, uint64_t shares,
+                               std::string_view stock, uint32_t crossPrice, uint64_t matchNumber,
                                char crossType) noexcept {
   const size_t n = startMessage<CrossTrade>(out, locate, tracking, timestamp);
   storeBe64(out + 11, shares);
@@ -304,8 +302,7 @@ struct DirectListingPriceDiscoveryFields {
   uint32_t upperPriceRangeCollar = 0;
 };
 
-inline size_t encodeDirectListingPriceDiscovery(uint8_t* out, uint16_t locate, uint16_t tracking,
-                                                uint64_t timestamp,
+inline size_t encodeDirectListingPriceDiscovery(uint8_t* out, uint16_t locate, uint16_t tracking, uint64_t timestamp,
                                                 const DirectListingPriceDiscoveryFields& f) noexcept {
   const size_t n = startMessage<DirectListingPriceDiscovery>(out, locate, tracking, timestamp);
   storeAlpha(out + 11, 8, f.stock);

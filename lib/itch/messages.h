@@ -15,29 +15,29 @@
 namespace fh::itch {
 
 // X(ViewName, type character, exact wire length), in the order of the spec.
-#define FH_ITCH_MESSAGE_TYPES(X)          \
-  X(SystemEvent, 'S', 12)                 \
-  X(StockDirectory, 'R', 39)              \
-  X(StockTradingAction, 'H', 25)          \
-  X(RegShoRestriction, 'Y', 20)           \
-  X(MarketParticipantPosition, 'L', 26)   \
-  X(MwcbDeclineLevel, 'V', 35)            \
-  X(MwcbStatus, 'W', 12)                  \
-  X(IpoQuotingPeriodUpdate, 'K', 28)      \
-  X(LuldAuctionCollar, 'J', 35)           \
-  X(OperationalHalt, 'h', 21)             \
-  X(AddOrder, 'A', 36)                    \
-  X(AddOrderMpid, 'F', 40)                \
-  X(OrderExecuted, 'E', 31)               \
-  X(OrderExecutedWithPrice, 'C', 36)      \
-  X(OrderCancel, 'X', 23)                 \
-  X(OrderDelete, 'D', 19)                 \
-  X(OrderReplace, 'U', 35)                \
-  X(Trade, 'P', 44)                       \
-  X(CrossTrade, 'Q', 40)                  \
-  X(BrokenTrade, 'B', 19)                 \
-  X(NetOrderImbalance, 'I', 50)           \
-  X(RetailInterest, 'N', 20)              \
+#define FH_ITCH_MESSAGE_TYPES(X)        \
+  X(SystemEvent, 'S', 12)               \
+  X(StockDirectory, 'R', 39)            \
+  X(StockTradingAction, 'H', 25)        \
+  X(RegShoRestriction, 'Y', 20)         \
+  X(MarketParticipantPosition, 'L', 26) \
+  X(MwcbDeclineLevel, 'V', 35)          \
+  X(MwcbStatus, 'W', 12)                \
+  X(IpoQuotingPeriodUpdate, 'K', 28)    \
+  X(LuldAuctionCollar, 'J', 35)         \
+  X(OperationalHalt, 'h', 21)           \
+  X(AddOrder, 'A', 36)                  \
+  X(AddOrderMpid, 'F', 40)              \
+  X(OrderExecuted, 'E', 31)             \
+  X(OrderExecutedWithPrice, 'C', 36)    \
+  X(OrderCancel, 'X', 23)               \
+  X(OrderDelete, 'D', 19)               \
+  X(OrderReplace, 'U', 35)              \
+  X(Trade, 'P', 44)                     \
+  X(CrossTrade, 'Q', 40)                \
+  X(BrokenTrade, 'B', 19)               \
+  X(NetOrderImbalance, 'I', 50)         \
+  X(RetailInterest, 'N', 20)            \
   X(DirectListingPriceDiscovery, 'O', 48)
 
 inline constexpr size_t kMessageTypeCount = 23;
@@ -68,9 +68,7 @@ struct MessageView {
   char ch(size_t offset) const noexcept { return static_cast<char>(p[offset]); }
   uint32_t u32(size_t offset) const noexcept { return loadBe32(p + offset); }
   uint64_t u64(size_t offset) const noexcept { return loadBe64(p + offset); }
-  std::string_view alpha(size_t offset, size_t width) const noexcept {
-    return alphaTrimmed(p + offset, width);
-  }
+  std::string_view alpha(size_t offset, size_t width) const noexcept { return alphaTrimmed(p + offset, width); }
 };
 
 struct SystemEvent : MessageView {
@@ -237,12 +235,12 @@ struct DirectListingPriceDiscovery : MessageView {
 // Each view knows its wire type and length.
 template <class View>
 struct Traits;
-#define FH_ITCH_TRAITS(view, type, length)            \
-  template <>                                         \
-  struct Traits<view> {                               \
-    static constexpr char kType = type;               \
-    static constexpr size_t kLength = length;         \
-    static constexpr std::string_view kName = #view;  \
+#define FH_ITCH_TRAITS(view, type, length)           \
+  template <>                                        \
+  struct Traits<view> {                              \
+    static constexpr char kType = type;              \
+    static constexpr size_t kLength = length;        \
+    static constexpr std::string_view kName = #view; \
   };
 FH_ITCH_MESSAGE_TYPES(FH_ITCH_TRAITS)
 #undef FH_ITCH_TRAITS

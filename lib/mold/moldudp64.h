@@ -8,8 +8,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <cstring>
+#include <span>
 #include <string_view>
 
 #include "util/bytes.h"
@@ -48,8 +48,7 @@ struct PacketResult {
   uint16_t blocks;  // complete message blocks handed to the callback
 
   bool malformed() const noexcept {
-    return kind == PacketKind::Truncated || kind == PacketKind::Overrun ||
-           kind == PacketKind::Trailing;
+    return kind == PacketKind::Truncated || kind == PacketKind::Overrun || kind == PacketKind::Trailing;
   }
 };
 
@@ -65,8 +64,7 @@ inline PacketHeader readHeader(const uint8_t* p) noexcept {
 // for each complete block, in order. When the blocks overrun the packet, the
 // complete blocks before the overrun are still delivered.
 template <class OnMessage>
-inline PacketResult forEachMessage(std::span<const uint8_t> packet,
-                                   OnMessage&& onMessage) noexcept {
+inline PacketResult forEachMessage(std::span<const uint8_t> packet, OnMessage&& onMessage) noexcept {
   PacketResult r{PacketKind::Truncated, {}, 0};
   if (packet.size() < kHeaderLength) return r;
   const uint8_t* p = packet.data();
@@ -75,9 +73,7 @@ inline PacketResult forEachMessage(std::span<const uint8_t> packet,
   p += kHeaderLength;
 
   if (r.header.count == 0 || r.header.count == kEndOfSessionCount) {
-    r.kind = p != end                        ? PacketKind::Trailing
-             : r.header.count == 0           ? PacketKind::Heartbeat
-                                             : PacketKind::EndOfSession;
+    r.kind = p != end ? PacketKind::Trailing : r.header.count == 0 ? PacketKind::Heartbeat : PacketKind::EndOfSession;
     return r;
   }
   uint64_t sequence = r.header.sequence;
@@ -110,12 +106,23 @@ struct PacketCounters {
   void count(PacketKind k) noexcept {
     ++packets;
     switch (k) {
-      case PacketKind::Messages: break;
-      case PacketKind::Heartbeat: ++heartbeats; break;
-      case PacketKind::EndOfSession: ++endOfSession; break;
-      case PacketKind::Truncated: ++truncated; break;
-      case PacketKind::Overrun: ++overrun; break;
-      case PacketKind::Trailing: ++trailing; break;
+      case PacketKind::Messages:
+        break;
+      case PacketKind::Heartbeat:
+        ++heartbeats;
+        break;
+      case PacketKind::EndOfSession:
+        ++endOfSession;
+        break;
+      case PacketKind::Truncated:
+        ++truncated;
+        break;
+      case PacketKind::Overrun:
+        ++overrun;
+        break;
+      case PacketKind::Trailing:
+        ++trailing;
+        break;
     }
   }
   uint64_t malformed() const noexcept { return truncated + overrun + trailing; }
@@ -132,8 +139,7 @@ class PacketBuilder {
 
   // False (and nothing written) when the block would not fit.
   bool add(std::span<const uint8_t> message) noexcept {
-    if (message.size() > 0xFFFF || count_ == kEndOfSessionCount - 1 ||
-        buf_.size() < used_ + 2 + message.size())
+    if (message.size() > 0xFFFF || count_ == kEndOfSessionCount - 1 || buf_.size() < used_ + 2 + message.size())
       return false;
     storeBe16(buf_.data() + used_, static_cast<uint16_t>(message.size()));
     if (!message.empty()) std::memcpy(buf_.data() + used_ + 2, message.data(), message.size());

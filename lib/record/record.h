@@ -12,7 +12,7 @@
 namespace fh::record {
 
 inline constexpr int64_t kPriceScale = 1'000'000'000;  // 1e-9 units per 1.0
-inline constexpr int64_t kUndefPrice = INT64_MAX;       // no price (DBN's UNDEF_PRICE)
+inline constexpr int64_t kUndefPrice = INT64_MAX;      // no price (DBN's UNDEF_PRICE)
 // ITCH Price(4) carries 4 implied decimals.
 inline constexpr int64_t priceFromItch4(uint32_t p) noexcept { return int64_t{p} * 100'000; }
 

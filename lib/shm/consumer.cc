@@ -7,14 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
-#include <cstring>
-#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
-#include "shm/words.h"
 #include "shm/clock.h"
+#include "shm/words.h"
 
 namespace fh::shm {
 
@@ -86,15 +86,17 @@ void Consumer::map(bool first) {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     const int e = errno;
-    const Kind kind = e == ENOENT ? Kind::NotFound : e == EACCES ? Kind::Permission
-                    : e == ELOOP ? Kind::NotARegion : Kind::System;
+    const Kind kind = e == ENOENT   ? Kind::NotFound
+                      : e == EACCES ? Kind::Permission
+                      : e == ELOOP  ? Kind::NotARegion
+                                    : Kind::System;
     throw AttachError(kind, path_ + ": " + std::strerror(e) +
-                                (e == ENOENT ? " (is fhd running with this shm name?)"
+                                (e == ENOENT   ? " (is fhd running with this shm name?)"
                                  : e == EACCES ? " (readers need the region's group)"
                                  : e == ELOOP  ? " (a symbolic link, not a region)"
                                                : ""));
   }
-  struct stat st{};
+  struct stat st {};
   const auto fail = [&](Kind kind, const std::string& why) {
     ::close(fd);
     throw AttachError(kind, path_ + ": " + why);
@@ -158,8 +160,8 @@ void Consumer::map(bool first) {
   // The tap (1.4) follows the histograms; an older region, or one made with
   // the tap off, has none.
   const uint64_t tapBytes = (version & 0xFFFF) >= 4 ? copy.tapBytes : 0;
-  const Geometry withTap{copy.maxInstruments, copy.depth, copy.ringBytes, copy.counterCount, copy.histogramCount,
-                         tapBytes};
+  const Geometry withTap{copy.maxInstruments, copy.depth,          copy.ringBytes,
+                         copy.counterCount,   copy.histogramCount, tapBytes};
   if (tapBytes != 0 && !(tapBytes >= kMinTapBytes && tapBytes <= kMaxTapBytes && std::has_single_bit(tapBytes) &&
                          copy.tapOffset == withTap.tapOffset() && withTap.totalBytes() <= copy.totalBytes &&
                          withTap.totalBytes() <= uint64_t(st.st_size)))
@@ -177,9 +179,17 @@ void Consumer::map(bool first) {
   base_ = static_cast<const uint8_t*>(p);
   bytes_ = size_t(st.st_size);
   header_ = h;
-  geometry_ = Layout{copy.maxInstruments, copy.depth,         copy.counterCount,   copy.histogramCount,
-                     g.directoryOffset(),  g.booksOffset(),    copy.bookBytes,      g.countersOffset(),
-                     withHistograms.histogramsOffset(), withTap.tapOffset(), tapBytes};
+  geometry_ = Layout{copy.maxInstruments,
+                     copy.depth,
+                     copy.counterCount,
+                     copy.histogramCount,
+                     g.directoryOffset(),
+                     g.booksOffset(),
+                     copy.bookBytes,
+                     g.countersOffset(),
+                     withHistograms.histogramsOffset(),
+                     withTap.tapOffset(),
+                     tapBytes};
   ring_ = base_ + g.ringOffset();
   ringMask_ = copy.ringBytes - 1;
   cursor_ = start.cursor;
@@ -210,9 +220,8 @@ bool Consumer::startCursor(const RegionHeader* h, const uint8_t* ring, uint64_t 
     RingFrame frame;
     loadWords(&frame, ring + (latest & mask), sizeof frame);
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (latest + capacity >= h->ringTailIntent.load(std::memory_order_relaxed) &&
-        frame.type == FrameType::Record && frame.length >= sizeof(RingFrame) && frame.length % 8 == 0 &&
-        frame.length <= capacity - (latest & mask)) {
+    if (latest + capacity >= h->ringTailIntent.load(std::memory_order_relaxed) && frame.type == FrameType::Record &&
+        frame.length >= sizeof(RingFrame) && frame.length % 8 == 0 && frame.length <= capacity - (latest & mask)) {
       out = Cursor{latest + frame.length, frame.index + 1, true};
       return true;
     }
@@ -223,7 +232,7 @@ bool Consumer::startCursor(const RegionHeader* h, const uint8_t* ring, uint64_t 
 
 bool Consumer::refresh() {
   nextRefreshNs_ = monotonicCoarseNs() + options_.refreshEveryNs;
-  struct stat st{};
+  struct stat st {};
   if (::stat(path_.c_str(), &st) != 0 || st.st_ino == inode_) return false;
   try {
     map(false);
@@ -314,8 +323,8 @@ Consumer::Next Consumer::next(uint64_t& index) {
   loadWords(frame_, ring_ + offset, sizeof(RingFrame));
   RingFrame frame;
   std::memcpy(&frame, frame_, sizeof frame);
-  const bool plausible = frame.length >= sizeof(RingFrame) && frame.length % 8 == 0 &&
-                         frame.length <= room && (frame.type == FrameType::Padding || frame.length <= kMaxFrameBytes);
+  const bool plausible = frame.length >= sizeof(RingFrame) && frame.length % 8 == 0 && frame.length <= room &&
+                         (frame.type == FrameType::Padding || frame.length <= kMaxFrameBytes);
   if (plausible && frame.type == FrameType::Record)
     loadWords(frame_ + sizeof(RingFrame), ring_ + offset + sizeof(RingFrame), frame.length - sizeof(RingFrame));
   std::atomic_thread_fence(std::memory_order_acquire);

@@ -76,7 +76,7 @@ struct Tick {
 };
 
 struct PollResult {
-  uint32_t records = 0;     // handed to the handler
+  uint32_t records = 0;  // handed to the handler
   // Records skipped because the writer lapped this reader. A lapped reader
   // resumes at the newest record, so this counts the overwritten records and
   // the older ones still in the ring; summed over polls, records + lost is

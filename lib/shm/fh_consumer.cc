@@ -22,8 +22,10 @@ namespace shm = fh::shm;
   static_assert(offsetof(C, c_field) == offsetof(Cpp, cpp_field) && sizeof(C::c_field) == sizeof(Cpp::cpp_field))
 
 // A histogram is copied straight into the C struct.
-static_assert(FH_HISTOGRAM_BUCKETS == shm::kHistogramBuckets && FH_HISTOGRAM_NAME_MAX == sizeof(shm::HistogramSlot::name));
-static_assert(sizeof(fh_histogram) == sizeof(shm::HistogramSnapshot) && alignof(fh_histogram) == alignof(shm::HistogramSnapshot));
+static_assert(FH_HISTOGRAM_BUCKETS == shm::kHistogramBuckets &&
+              FH_HISTOGRAM_NAME_MAX == sizeof(shm::HistogramSlot::name));
+static_assert(sizeof(fh_histogram) == sizeof(shm::HistogramSnapshot) &&
+              alignof(fh_histogram) == alignof(shm::HistogramSnapshot));
 FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, count, fields.count);
 FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, negative, fields.negative);
 FH_SAME_FIELD(fh_histogram, shm::HistogramSnapshot, min, fields.min);
@@ -120,13 +122,20 @@ fh_status fail(fh_status status, const char* message) noexcept {
 fh_status statusOf(shm::AttachError::Kind kind) noexcept {
   using Kind = shm::AttachError::Kind;
   switch (kind) {
-    case Kind::NotFound: return FH_ERR_NOT_FOUND;
-    case Kind::Permission: return FH_ERR_PERMISSION;
-    case Kind::NotARegion: return FH_ERR_NOT_A_REGION;
-    case Kind::VersionMismatch: return FH_ERR_VERSION;
-    case Kind::Incomplete: return FH_ERR_INCOMPLETE;
-    case Kind::System: return FH_ERR_SYSTEM;
-    case Kind::Untrusted: return FH_ERR_UNTRUSTED;
+    case Kind::NotFound:
+      return FH_ERR_NOT_FOUND;
+    case Kind::Permission:
+      return FH_ERR_PERMISSION;
+    case Kind::NotARegion:
+      return FH_ERR_NOT_A_REGION;
+    case Kind::VersionMismatch:
+      return FH_ERR_VERSION;
+    case Kind::Incomplete:
+      return FH_ERR_INCOMPLETE;
+    case Kind::System:
+      return FH_ERR_SYSTEM;
+    case Kind::Untrusted:
+      return FH_ERR_UNTRUSTED;
   }
   return FH_ERR_SYSTEM;
 }
@@ -160,18 +169,30 @@ const char* fh_last_error(void) { return lastError.c_str(); }
 
 const char* fh_status_name(fh_status status) {
   switch (status) {
-    case FH_OK: return "FH_OK";
-    case FH_ERR_NOT_FOUND: return "FH_ERR_NOT_FOUND";
-    case FH_ERR_PERMISSION: return "FH_ERR_PERMISSION";
-    case FH_ERR_NOT_A_REGION: return "FH_ERR_NOT_A_REGION";
-    case FH_ERR_VERSION: return "FH_ERR_VERSION";
-    case FH_ERR_INCOMPLETE: return "FH_ERR_INCOMPLETE";
-    case FH_ERR_SYSTEM: return "FH_ERR_SYSTEM";
-    case FH_ERR_ARGUMENT: return "FH_ERR_ARGUMENT";
-    case FH_ERR_NO_INSTRUMENT: return "FH_ERR_NO_INSTRUMENT";
-    case FH_ERR_WRITER_STUCK: return "FH_ERR_WRITER_STUCK";
-    case FH_ERR_UNTRUSTED: return "FH_ERR_UNTRUSTED";
-    case FH_ERR_NO_COUNTER: return "FH_ERR_NO_COUNTER";
+    case FH_OK:
+      return "FH_OK";
+    case FH_ERR_NOT_FOUND:
+      return "FH_ERR_NOT_FOUND";
+    case FH_ERR_PERMISSION:
+      return "FH_ERR_PERMISSION";
+    case FH_ERR_NOT_A_REGION:
+      return "FH_ERR_NOT_A_REGION";
+    case FH_ERR_VERSION:
+      return "FH_ERR_VERSION";
+    case FH_ERR_INCOMPLETE:
+      return "FH_ERR_INCOMPLETE";
+    case FH_ERR_SYSTEM:
+      return "FH_ERR_SYSTEM";
+    case FH_ERR_ARGUMENT:
+      return "FH_ERR_ARGUMENT";
+    case FH_ERR_NO_INSTRUMENT:
+      return "FH_ERR_NO_INSTRUMENT";
+    case FH_ERR_WRITER_STUCK:
+      return "FH_ERR_WRITER_STUCK";
+    case FH_ERR_UNTRUSTED:
+      return "FH_ERR_UNTRUSTED";
+    case FH_ERR_NO_COUNTER:
+      return "FH_ERR_NO_COUNTER";
   }
   return "FH_ERR_UNKNOWN";
 }
@@ -217,9 +238,12 @@ uint32_t fh_consumer_max_instruments(const fh_consumer* c) { return c != nullptr
 fh_writer_status fh_consumer_writer_status(const fh_consumer* c) {
   if (c == nullptr) return FH_WRITER_STOPPED;
   switch (c->cpp.writerStatus()) {
-    case shm::WriterStatus::Running: return FH_WRITER_RUNNING;
-    case shm::WriterStatus::Stopped: return FH_WRITER_STOPPED;
-    case shm::WriterStatus::Stale: return FH_WRITER_STALE;
+    case shm::WriterStatus::Running:
+      return FH_WRITER_RUNNING;
+    case shm::WriterStatus::Stopped:
+      return FH_WRITER_STOPPED;
+    case shm::WriterStatus::Stale:
+      return FH_WRITER_STALE;
   }
   return FH_WRITER_STOPPED;
 }
@@ -238,7 +262,8 @@ fh_status fh_consumer_refresh(fh_consumer* c, int* reattached) {
 
 fh_status fh_consumer_find(const fh_consumer* c, const char* symbol, uint16_t* locate) {
   if (c == nullptr) return noConsumer();
-  if (symbol == nullptr || locate == nullptr) return fail(FH_ERR_ARGUMENT, "fh_consumer_find: symbol or locate is NULL");
+  if (symbol == nullptr || locate == nullptr)
+    return fail(FH_ERR_ARGUMENT, "fh_consumer_find: symbol or locate is NULL");
   const std::optional<uint16_t> found = c->cpp.find(symbol);
   if (!found) return fail(FH_ERR_NO_INSTRUMENT, "no instrument with that symbol");
   *locate = *found;
@@ -264,9 +289,12 @@ fh_status fh_consumer_copy_book(const fh_consumer* c, uint16_t locate, fh_book* 
   // Copied through a snapshot so that a stuck writer leaves *out untouched.
   shm::BookSnapshot snap;
   switch (c->cpp.copyBook(locate, snap)) {
-    case shm::CopyStatus::Ok: break;
-    case shm::CopyStatus::NoSuchInstrument: return fail(FH_ERR_NO_INSTRUMENT, "locate beyond the region's instruments");
-    case shm::CopyStatus::WriterStuck: return fail(FH_ERR_WRITER_STUCK, "the writer holds the book's lock");
+    case shm::CopyStatus::Ok:
+      break;
+    case shm::CopyStatus::NoSuchInstrument:
+      return fail(FH_ERR_NO_INSTRUMENT, "locate beyond the region's instruments");
+    case shm::CopyStatus::WriterStuck:
+      return fail(FH_ERR_WRITER_STUCK, "the writer holds the book's lock");
   }
   const shm::BookFields& f = snap.fields;
   out->locate = snap.locate;
@@ -338,7 +366,8 @@ fh_status fh_consumer_counter_value(const fh_consumer* c, uint32_t index, uint64
 
 fh_status fh_consumer_find_counter(const fh_consumer* c, const char* name, uint32_t* index) {
   if (c == nullptr) return noConsumer();
-  if (name == nullptr || index == nullptr) return fail(FH_ERR_ARGUMENT, "fh_consumer_find_counter: name or index is NULL");
+  if (name == nullptr || index == nullptr)
+    return fail(FH_ERR_ARGUMENT, "fh_consumer_find_counter: name or index is NULL");
   const std::optional<uint32_t> found = c->cpp.findCounter(name);
   if (!found) return fail(FH_ERR_NO_COUNTER, "no counter with that name");
   *index = *found;
@@ -349,7 +378,8 @@ uint32_t fh_consumer_histogram_count(const fh_consumer* c) { return c != nullptr
 
 fh_status fh_consumer_histogram_name(const fh_consumer* c, uint32_t index, char* name, size_t size) {
   if (c == nullptr) return noConsumer();
-  if (index >= c->cpp.histogramCount()) return fail(FH_ERR_NO_COUNTER, "histogram index beyond the region's histograms");
+  if (index >= c->cpp.histogramCount())
+    return fail(FH_ERR_NO_COUNTER, "histogram index beyond the region's histograms");
   const std::string_view n = c->cpp.histogramName(index);
   if (name == nullptr || size <= n.size()) return fail(FH_ERR_ARGUMENT, "fh_consumer_histogram_name: buffer too small");
   std::memcpy(name, n.data(), n.size());
@@ -361,10 +391,12 @@ fh_status fh_consumer_copy_histogram(const fh_consumer* c, uint32_t index, fh_hi
   if (c == nullptr) return noConsumer();
   if (out == nullptr) return fail(FH_ERR_ARGUMENT, "fh_consumer_copy_histogram: out is NULL");
   switch (c->cpp.copyHistogram(index, *reinterpret_cast<shm::HistogramSnapshot*>(out))) {
-    case shm::CopyStatus::Ok: return FH_OK;
+    case shm::CopyStatus::Ok:
+      return FH_OK;
     case shm::CopyStatus::NoSuchInstrument:
       return fail(FH_ERR_NO_COUNTER, "histogram index beyond the region's histograms");
-    case shm::CopyStatus::WriterStuck: return fail(FH_ERR_WRITER_STUCK, "the writer holds the histogram's lock");
+    case shm::CopyStatus::WriterStuck:
+      return fail(FH_ERR_WRITER_STUCK, "the writer holds the histogram's lock");
   }
   return fail(FH_ERR_SYSTEM, "fh_consumer_copy_histogram: unknown status");
 }

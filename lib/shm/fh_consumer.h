@@ -15,17 +15,17 @@ extern "C" {
 
 typedef enum fh_status {
   FH_OK = 0,
-  FH_ERR_NOT_FOUND = 1,      /* no region under that name (is fhd running?) */
-  FH_ERR_PERMISSION = 2,     /* the region exists; this user may not read it */
-  FH_ERR_NOT_A_REGION = 3,   /* the file is not an fh region, or is inconsistent */
-  FH_ERR_VERSION = 4,        /* a layout major version this library does not know */
-  FH_ERR_INCOMPLETE = 5,     /* the region is still being made */
-  FH_ERR_SYSTEM = 6,         /* a system call failed, or memory ran out */
-  FH_ERR_ARGUMENT = 7,       /* a NULL or out-of-range argument */
-  FH_ERR_NO_INSTRUMENT = 8,  /* no instrument with that symbol or locate */
-  FH_ERR_WRITER_STUCK = 9,   /* the writer held a seqlock all along (it may have died mid-update) */
-  FH_ERR_NO_COUNTER = 10,    /* no counter (or histogram) with that name or index */
-  FH_ERR_UNTRUSTED = 11      /* the region's owner is not root, this user, or one FH_TRUSTED_WRITERS names */
+  FH_ERR_NOT_FOUND = 1,     /* no region under that name (is fhd running?) */
+  FH_ERR_PERMISSION = 2,    /* the region exists; this user may not read it */
+  FH_ERR_NOT_A_REGION = 3,  /* the file is not an fh region, or is inconsistent */
+  FH_ERR_VERSION = 4,       /* a layout major version this library does not know */
+  FH_ERR_INCOMPLETE = 5,    /* the region is still being made */
+  FH_ERR_SYSTEM = 6,        /* a system call failed, or memory ran out */
+  FH_ERR_ARGUMENT = 7,      /* a NULL or out-of-range argument */
+  FH_ERR_NO_INSTRUMENT = 8, /* no instrument with that symbol or locate */
+  FH_ERR_WRITER_STUCK = 9,  /* the writer held a seqlock all along (it may have died mid-update) */
+  FH_ERR_NO_COUNTER = 10,   /* no counter (or histogram) with that name or index */
+  FH_ERR_UNTRUSTED = 11     /* the region's owner is not root, this user, or one FH_TRUSTED_WRITERS names */
 } fh_status;
 
 /* The message of the last call on this thread that did not return FH_OK;
@@ -41,8 +41,8 @@ typedef struct fh_consumer fh_consumer;
 enum { FH_START_LIVE = 0, FH_START_OLDEST = 1 };
 
 typedef struct fh_consumer_options {
-  const char* directory;     /* where regions live; NULL: "/dev/shm" */
-  uint32_t start;            /* FH_START_LIVE: the next record published; FH_START_OLDEST: the oldest findable */
+  const char* directory; /* where regions live; NULL: "/dev/shm" */
+  uint32_t start;        /* FH_START_LIVE: the next record published; FH_START_OLDEST: the oldest findable */
   uint32_t reserved;
   uint64_t stale_after_ns;   /* a running writer without a heartbeat this long is FH_WRITER_STALE */
   uint64_t refresh_every_ns; /* an idle poll looks for a new writer this often (0: on every idle poll) */
@@ -74,9 +74,9 @@ fh_status fh_consumer_refresh(fh_consumer* consumer, int* reattached);
 /* ---- instruments ---- */
 
 typedef struct fh_instrument {
-  uint16_t locate;       /* the stock locate, also the records' instrument_id */
-  char symbol[9];        /* trimmed, NUL-terminated; empty while unknown */
-  char trading_state;    /* 'H' halted, 'P' paused, 'Q' quotation only, 'T' trading, ' ' unknown */
+  uint16_t locate;    /* the stock locate, also the records' instrument_id */
+  char symbol[9];     /* trimmed, NUL-terminated; empty while unknown */
+  char trading_state; /* 'H' halted, 'P' paused, 'Q' quotation only, 'T' trading, ' ' unknown */
 } fh_instrument;
 
 /* The first instrument with this symbol (e.g. "AAPL"); FH_ERR_NO_INSTRUMENT if none. */
@@ -103,14 +103,14 @@ typedef struct fh_book {
   uint16_t locate;
   uint16_t bid_levels; /* levels filled in bids[] and asks[], best first */
   uint16_t ask_levels;
-  uint8_t status;      /* FH_BOOK_* */
+  uint8_t status; /* FH_BOOK_* */
   char trading_state;
   uint32_t instrument_id;
   uint32_t reserved;
   uint64_t last_sequence; /* feed sequence number of the last message applied */
   uint64_t ts_event;      /* of that message, ns since the UNIX epoch */
   uint64_t ts_recv;
-  uint64_t updates;       /* messages applied to this book */
+  uint64_t updates; /* messages applied to this book */
   fh_level bids[FH_MAX_DEPTH];
   fh_level asks[FH_MAX_DEPTH];
 } fh_book;
@@ -123,7 +123,7 @@ fh_status fh_consumer_copy_book(const fh_consumer* consumer, uint16_t locate, fh
 enum { FH_RTYPE_MBP1 = 0x01, FH_RTYPE_STATUS = 0x12, FH_RTYPE_MBO = 0xA0 };
 
 enum {
-  FH_FLAG_LAST = 1 << 7,          /* last record of an event for the instrument */
+  FH_FLAG_LAST = 1 << 7, /* last record of an event for the instrument */
   FH_FLAG_TOB = 1 << 6,
   FH_FLAG_SNAPSHOT = 1 << 5,
   FH_FLAG_MBP = 1 << 4,
@@ -176,8 +176,13 @@ typedef struct fh_mbp1_msg {
   fh_bid_ask_pair levels[1];
 } fh_mbp1_msg;
 
-enum { FH_STATUS_ACTION_NONE = 0, FH_STATUS_ACTION_QUOTING = 3, FH_STATUS_ACTION_TRADING = 7,
-       FH_STATUS_ACTION_HALT = 8, FH_STATUS_ACTION_PAUSE = 9 };
+enum {
+  FH_STATUS_ACTION_NONE = 0,
+  FH_STATUS_ACTION_QUOTING = 3,
+  FH_STATUS_ACTION_TRADING = 7,
+  FH_STATUS_ACTION_HALT = 8,
+  FH_STATUS_ACTION_PAUSE = 9
+};
 enum {
   FH_STATUS_REASON_NONE = 0,
   FH_STATUS_REASON_BOOK_STALE = 100,
@@ -200,9 +205,9 @@ typedef struct fh_status_msg {
 /* One tick, valid only during the callback. Exactly one of mbo, mbp1 and
  * status is set when rtype is one of theirs; `record` always is. */
 typedef struct fh_tick {
-  uint64_t index;       /* 0, 1, 2...: the writer's count of records before this one */
-  const void* record;   /* the record's bytes, starting with an fh_record_header */
-  uint32_t length;      /* bytes at record */
+  uint64_t index;     /* 0, 1, 2...: the writer's count of records before this one */
+  const void* record; /* the record's bytes, starting with an fh_record_header */
+  uint32_t length;    /* bytes at record */
   uint8_t rtype;
   const fh_mbo_msg* mbo;
   const fh_mbp1_msg* mbp1;
@@ -243,11 +248,11 @@ fh_status fh_consumer_find_counter(const fh_consumer* consumer, const char* name
 #define FH_HISTOGRAM_NAME_MAX 48 /* bytes, NUL included */
 
 typedef struct fh_histogram {
-  uint64_t count;     /* values recorded, negative ones included */
-  uint64_t negative;  /* values below 0 (the feed's clock ahead of ours): in no bucket */
-  uint64_t min;       /* of the values at or above 0 */
+  uint64_t count;    /* values recorded, negative ones included */
+  uint64_t negative; /* values below 0 (the feed's clock ahead of ours): in no bucket */
+  uint64_t min;      /* of the values at or above 0 */
   uint64_t max;
-  double sum;         /* of all values */
+  double sum; /* of all values */
   uint64_t reserved[3];
   uint64_t buckets[FH_HISTOGRAM_BUCKETS];
 } fh_histogram;

@@ -14,8 +14,8 @@
 namespace fh::shm {
 
 inline constexpr uint32_t kHistogramSubBits = 4;
-inline constexpr uint32_t kHistogramSub = 1u << kHistogramSubBits;                  // buckets per power of two
-inline constexpr uint32_t kHistogramLinear = 2 * kHistogramSub;                     // values with a bucket each
+inline constexpr uint32_t kHistogramSub = 1u << kHistogramSubBits;  // buckets per power of two
+inline constexpr uint32_t kHistogramLinear = 2 * kHistogramSub;     // values with a bucket each
 inline constexpr uint32_t kHistogramBuckets = kHistogramLinear + (63 - kHistogramSubBits) * kHistogramSub;
 static_assert(kHistogramBuckets == 976);
 
@@ -46,7 +46,7 @@ struct HistogramFields {
   uint64_t negative = 0;  // values below 0 (the feed's clock ahead of ours): in no bucket
   uint64_t min = 0;       // of the values at or above 0 (0 while none)
   uint64_t max = 0;
-  double sum = 0;         // of all values, negative ones included
+  double sum = 0;  // of all values, negative ones included
   uint64_t reserved[3] = {};
 };
 static_assert(sizeof(HistogramFields) == 64);

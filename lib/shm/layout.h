@@ -1,9 +1,9 @@
 // The byte layout of a daemon's shared-memory region (/dev/shm/NAME): a
 // versioned header, the instrument directory, one top-of-book snapshot per
 // instrument under a seqlock, the tick ring (one writer, many readers), the
-// counters, the latency histograms and the capture tap. Shared by the writer (writer.h) and readers (consumer.h); a reader
-// in another process, even of another build, depends on nothing else. The
-// region is written only by its one writer thread.
+// counters, the latency histograms and the capture tap. Shared by the writer (writer.h) and readers (consumer.h); a
+// reader in another process, even of another build, depends on nothing else. The region is written only by its one
+// writer thread.
 //
 // Ownership of a name: a writer holds flock(LOCK_EX) on DIR/.NAME.lock (a
 // regular file of its own user, never removed) for its whole life, and only
@@ -36,7 +36,7 @@ inline constexpr uint16_t kLayoutMajor = 1;
 // 1.4: the capture tap
 inline constexpr uint16_t kLayoutMinor = 4;
 inline constexpr uint32_t kLayoutVersion = uint32_t{kLayoutMajor} << 16 | kLayoutMinor;
-inline constexpr uint32_t kMaxDepth = 64;         // levels per side a region may publish
+inline constexpr uint32_t kMaxDepth = 64;  // levels per side a region may publish
 inline constexpr uint32_t kMaxCounters = 256;
 inline constexpr uint32_t kMaxHistograms = 16;
 inline constexpr size_t kCacheLine = 64;
@@ -198,8 +198,8 @@ static_assert(sizeof(CounterSlot) == 64);
 // copy is whole (count is negative plus the sum of the buckets).
 struct alignas(kCacheLine) HistogramSlot {
   std::atomic<uint64_t> seq;
-  char name[48];  // NUL-terminated, e.g. "latency.feed_to_receive_ns"
-  uint32_t bucketCount;  // kHistogramBuckets
+  char name[48];           // NUL-terminated, e.g. "latency.feed_to_receive_ns"
+  uint32_t bucketCount;    // kHistogramBuckets
   uint32_t subBucketBits;  // kHistogramSubBits
   alignas(kCacheLine) HistogramFields fields;
   uint64_t buckets[kHistogramBuckets];
@@ -220,8 +220,8 @@ static_assert(sizeof(HistogramSlot) == 128 + 8 * kHistogramBuckets);
 // size up to kMaxTapPayload bytes of payload.
 inline constexpr uint32_t kTapLines = 4;
 enum class TapLine : uint8_t { A = 0, B = 1, Retransmission = 2, Snapshot = 3 };
-inline constexpr uint32_t kMaxTapPayload = 65507;  // the largest UDP payload over IPv4
-inline constexpr uint64_t kMinTapBytes = 1u << 20;   // shm.tap_mib: 1 MiB ..
+inline constexpr uint32_t kMaxTapPayload = 65507;     // the largest UDP payload over IPv4
+inline constexpr uint64_t kMinTapBytes = 1u << 20;    // shm.tap_mib: 1 MiB ..
 inline constexpr uint64_t kMaxTapBytes = 1ull << 30;  // .. 1 GiB
 
 // Where a line's packets come from and go to, as the daemon's configuration
@@ -259,7 +259,7 @@ struct TapFrame {
   TapFrameType type;
   uint8_t line;  // TapLine
   uint8_t reserved0;
-  uint64_t index;  // frames written before this one (padding excluded)
+  uint64_t index;   // frames written before this one (padding excluded)
   uint64_t recvNs;  // the packet's receive time, CLOCK_REALTIME
   uint32_t payloadBytes;
   uint32_t reserved1;

@@ -25,7 +25,9 @@ const TapHeader* tapOf(const Consumer& region) {
 }  // namespace
 
 TapReader::TapReader(const Consumer& region)
-    : header_(tapOf(region)), ring_(region.tapRing()), mask_(region.tapBytes() - 1),
+    : header_(tapOf(region)),
+      ring_(region.tapRing()),
+      mask_(region.tapBytes() - 1),
       buffer_((kMaxTapPayload + 7) / 8 + 1) {
   const std::string path = region.tapLockPath();
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -34,7 +36,7 @@ TapReader::TapReader(const Consumer& region)
     throw std::runtime_error(path + ": cannot open the capture tap's lock: " + std::strerror(e) +
                              (e == EACCES ? " (captures need the region's group)" : ""));
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd_);
     throw std::runtime_error(path + " is not a capture tap's lock (not a regular file)");
@@ -97,11 +99,10 @@ bool TapReader::next(Packet& out) noexcept {
     TapFrame frame{};
     loadWords(&frame, ring_ + offset, sizeof frame);
     const bool packet = frame.type == TapFrameType::Packet;
-    const bool plausible =
-        frame.length >= sizeof(TapFrame) && frame.length % 8 == 0 && frame.length <= room &&
-        (frame.type == TapFrameType::Padding ||
-         (packet && frame.line < kTapLines && frame.payloadBytes <= kMaxTapPayload &&
-          (sizeof(TapFrame) + frame.payloadBytes + 7) / 8 * 8 == frame.length));
+    const bool plausible = frame.length >= sizeof(TapFrame) && frame.length % 8 == 0 && frame.length <= room &&
+                           (frame.type == TapFrameType::Padding ||
+                            (packet && frame.line < kTapLines && frame.payloadBytes <= kMaxTapPayload &&
+                             (sizeof(TapFrame) + frame.payloadBytes + 7) / 8 * 8 == frame.length));
     if (plausible && packet) loadWords(buffer_.data(), ring_ + offset + sizeof frame, frame.length - sizeof frame);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (cursor_ + capacity < header_->tailIntent.load(std::memory_order_relaxed) || !plausible) {
@@ -116,7 +117,9 @@ bool TapReader::next(Packet& out) noexcept {
     if (knowExpected_ && frame.index > expected_) lost_ += frame.index - expected_;
     expected_ = frame.index + 1;
     knowExpected_ = true;
-    out = Packet{static_cast<TapLine>(frame.line), frame.recvNs, frame.index,
+    out = Packet{static_cast<TapLine>(frame.line),
+                 frame.recvNs,
+                 frame.index,
                  {reinterpret_cast<const uint8_t*>(buffer_.data()), frame.payloadBytes}};
     return true;
   }

@@ -34,7 +34,7 @@ class TapReader {
   struct Packet {
     TapLine line;
     uint64_t recvNs;
-    uint64_t index;  // frames the writer tapped before this one
+    uint64_t index;                    // frames the writer tapped before this one
     std::span<const uint8_t> payload;  // valid until the next call of next()
   };
   // The next packet, or false when there is none yet.

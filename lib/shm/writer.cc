@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sys/file.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -41,7 +41,7 @@ bool validName(std::string_view name) {
 pid_t writerPidOf(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return 0;
-  struct stat st{};
+  struct stat st {};
   int32_t pid = 0;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
       ::pread(fd, &pid, sizeof pid, offsetof(RegionHeader, writerPid)) != static_cast<ssize_t>(sizeof pid))
@@ -56,15 +56,19 @@ std::string ownerName(uid_t uid) {
 }
 
 std::string fileKind(mode_t mode) {
-  return S_ISFIFO(mode) ? "a FIFO" : S_ISLNK(mode) ? "a symbolic link" : S_ISDIR(mode) ? "a directory"
-       : S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a regular file";
+  return S_ISFIFO(mode)                   ? "a FIFO"
+         : S_ISLNK(mode)                  ? "a symbolic link"
+         : S_ISDIR(mode)                  ? "a directory"
+         : S_ISSOCK(mode)                 ? "a socket"
+         : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+                                          : "not a regular file";
 }
 
 // Why the open file `fd` (at `path`) is not a lock file of this writer's
 // (a regular file of its user's, with one name), with what to do; empty if
 // it is one.
 std::string notOwnFile(int fd, const std::string& path, const std::string& remedy) {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return errnoText(path);
   if (!S_ISREG(st.st_mode)) return path + " is " + fileKind(st.st_mode) + ": " + remedy;
   if (st.st_nlink != 1) return path + " has other names (hard links): " + remedy;
@@ -86,7 +90,8 @@ int lockName(const std::string& directory, const std::string& name, const std::s
   const std::string lock = directory + "/." + name + ".lock";
   for (int attempt = 0; attempt < 16; ++attempt) {
     const int fd = lockOnce(directory, name, path);
-    struct stat held{}, now{};
+    struct stat held {
+    }, now{};
     if (::fstat(fd, &held) == 0 && ::lstat(lock.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
         held.st_dev == now.st_dev)
       return fd;
@@ -107,7 +112,7 @@ void removeLeftovers(const std::string& directory, const std::string& name) {
     if (leaf.size() <= prefix.size() || leaf.compare(0, prefix.size(), prefix) != 0) continue;
     const std::string rest = leaf.substr(prefix.size());
     if (rest.find_first_not_of("0123456789") != std::string::npos) continue;  // not .NAME.PID
-    struct stat st{};
+    struct stat st {};
     const std::string path = directory + "/" + leaf;
     if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) ::unlink(path.c_str());
   }
@@ -119,7 +124,7 @@ int lockOnce(const std::string& directory, const std::string& name, const std::s
   const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0) {
     const int e = errno;
-    struct stat st{};
+    struct stat st {};
     if (::lstat(lock.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
       throw std::runtime_error(lock + " is " + fileKind(st.st_mode) + ", not the lock of region " + name +
                                ": remove it, or choose another shm.name");
@@ -151,10 +156,11 @@ int lockOnce(const std::string& directory, const std::string& name, const std::s
 // What is at the region's path already may be replaced only if it is a
 // region file of this user's: anything else is refused, named.
 void checkReplaceable(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return;  // nothing there
   if (!S_ISREG(st.st_mode))
-    throw std::runtime_error(path + " is " + fileKind(st.st_mode) + ", not a region: remove it, or choose another "
+    throw std::runtime_error(path + " is " + fileKind(st.st_mode) +
+                             ", not a region: remove it, or choose another "
                              "shm.name");
   if (st.st_uid != ::geteuid())
     throw std::runtime_error(path + " belongs to " + ownerName(st.st_uid) + ", not to this writer, " +
@@ -189,7 +195,8 @@ uint64_t newGeneration() {
 
 void validate(const RegionConfig& c) {
   if (!validName(c.name))
-    throw std::invalid_argument("shm.name: '" + c.name + "' must be 1-200 letters, digits, '.', '_' or '-', not starting with '.'");
+    throw std::invalid_argument("shm.name: '" + c.name +
+                                "' must be 1-200 letters, digits, '.', '_' or '-', not starting with '.'");
   if (c.maxInstruments < 2 || c.maxInstruments > 65536)
     throw std::invalid_argument("book.max_instruments: " + std::to_string(c.maxInstruments) + " is not in 2..65536");
   if (c.depth < 1 || c.depth > kMaxDepth)
@@ -213,8 +220,9 @@ void validate(const RegionConfig& c) {
     throw std::invalid_argument("shm.tap_mib: " + std::to_string(c.tapBytes >> 20) +
                                 " MiB must be 0 (no capture tap) or a power of two from 1 to 1024");
   if ((c.mode & ~mode_t{0644}) != 0)
-    throw std::invalid_argument("shm.mode: only the owner may write the region (e.g. 0640): readers refuse one that "
-                                "others could write");
+    throw std::invalid_argument(
+        "shm.mode: only the owner may write the region (e.g. 0640): readers refuse one that "
+        "others could write");
 }
 
 std::string regionPath(const RegionConfig& c) { return c.directory + "/" + c.name; }
@@ -249,9 +257,12 @@ void RegionWriter::create(const RegionConfig& config) {
 
   if (config.tapBytes != 0) tapFd_ = openTap(config, gid);
 
-  const Geometry geometry{config.maxInstruments, config.depth, config.ringBytes,
+  const Geometry geometry{config.maxInstruments,
+                          config.depth,
+                          config.ringBytes,
                           static_cast<uint32_t>(config.counters.size()),
-                          static_cast<uint32_t>(config.histograms.size()), config.tapBytes};
+                          static_cast<uint32_t>(config.histograms.size()),
+                          config.tapBytes};
   bytes_ = geometry.totalBytes();
   const std::string temporary = config.directory + "/." + config.name + "." + std::to_string(::getpid());
   const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -278,7 +289,8 @@ void RegionWriter::create(const RegionConfig& config) {
   if (p == MAP_FAILED) fail("cannot map " + temporary);
   base_ = static_cast<uint8_t*>(p);
   if (::fchmod(fd, config.mode) != 0) fail("cannot set the mode of " + temporary);
-  if (gid != gid_t(-1) && ::fchown(fd, uid_t(-1), gid) != 0) fail("shm.group: cannot give " + temporary + " to group " + config.group);
+  if (gid != gid_t(-1) && ::fchown(fd, uid_t(-1), gid) != 0)
+    fail("shm.group: cannot give " + temporary + " to group " + config.group);
 
   header_ = new (base_) RegionHeader{};
   header_->magic = kMagic;
@@ -417,8 +429,14 @@ void RegionWriter::tap(TapLine line, uint64_t recvNs, std::span<const uint8_t> p
     }
     offset = 0;
   }
-  const TapFrame head{frameBytes, TapFrameType::Packet, static_cast<uint8_t>(line), 0, tapIndex_, recvNs,
-                      static_cast<uint32_t>(payload.size()), 0};
+  const TapFrame head{frameBytes,
+                      TapFrameType::Packet,
+                      static_cast<uint8_t>(line),
+                      0,
+                      tapIndex_,
+                      recvNs,
+                      static_cast<uint32_t>(payload.size()),
+                      0};
   storeWords(tapRing_ + offset, &head, sizeof head);
   storeBytes(tapRing_ + offset + sizeof head, payload.data(), payload.size());
   tap_->latest.store(tapTail_ + padding, std::memory_order_release);
@@ -431,8 +449,10 @@ bool RegionWriter::probeTap() noexcept {
   if (tap_ == nullptr) return false;
   // A capture's shared lock keeps this exclusive one from being taken.
   bool attached = false;
-  if (::flock(tapFd_, LOCK_EX | LOCK_NB) == 0) ::flock(tapFd_, LOCK_UN);
-  else attached = errno == EWOULDBLOCK;
+  if (::flock(tapFd_, LOCK_EX | LOCK_NB) == 0)
+    ::flock(tapFd_, LOCK_UN);
+  else
+    attached = errno == EWOULDBLOCK;
   tap_->active.store(attached ? 1 : 0, std::memory_order_relaxed);
   return attached;
 }

@@ -25,14 +25,14 @@ namespace fh::shm {
 struct RegionConfig {
   std::string name = "fh";  // the file /dev/shm/NAME: letters, digits, '.', '_', '-'
   std::string directory = "/dev/shm";
-  uint32_t maxInstruments = 65536;  // stock locates 0 .. maxInstruments-1
-  uint32_t depth = 10;              // levels per side in each published book, 1..kMaxDepth
+  uint32_t maxInstruments = 65536;   // stock locates 0 .. maxInstruments-1
+  uint32_t depth = 10;               // levels per side in each published book, 1..kMaxDepth
   uint64_t ringBytes = 64ull << 20;  // tick ring, a power of two, 64 KiB .. 16 GiB
   std::string group;                 // group owner of the file; empty: the process's own
   mode_t mode = 0640;
-  std::vector<std::string> counters;  // names of the counter slots, in order
+  std::vector<std::string> counters;    // names of the counter slots, in order
   std::vector<std::string> histograms;  // names of the latency histograms, in order
-  uint64_t tapBytes = 16ull << 20;  // the capture tap's ring: 0 (none), or a power of two, 1 MiB .. 1 GiB
+  uint64_t tapBytes = 16ull << 20;      // the capture tap's ring: 0 (none), or a power of two, 1 MiB .. 1 GiB
   // What a capture writes into the headers it gives each line's packets (by TapLine).
   TapEndpoints tapEndpoints[kTapLines] = {};
 };
@@ -66,9 +66,8 @@ class RegionWriter {
   // the levels in each side's `changed` range are written: the others are
   // unchanged since the last publish of this book (and the arrays need not
   // hold them).
-  void publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
-                   const Level* asks, uint32_t askCount, LevelRange bidChanged = {},
-                   LevelRange askChanged = {}) noexcept;
+  void publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount, const Level* asks,
+                   uint32_t askCount, LevelRange bidChanged = {}, LevelRange askChanged = {}) noexcept;
 
   // Starts fetching, a few books ahead, the lines publishBook() will write
   // with the same ranges: the header and the changed levels of each side.

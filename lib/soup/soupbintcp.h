@@ -23,9 +23,9 @@ namespace fh::soup {
 namespace type {
 inline constexpr char kDebug = '+';  // either side: text
 // Server to client.
-inline constexpr char kLoginAccepted = 'A';   // session (10), sequence number of the next message (20)
-inline constexpr char kLoginRejected = 'J';   // reason (1)
-inline constexpr char kSequencedData = 'S';   // one message of the higher-level protocol
+inline constexpr char kLoginAccepted = 'A';  // session (10), sequence number of the next message (20)
+inline constexpr char kLoginRejected = 'J';  // reason (1)
+inline constexpr char kSequencedData = 'S';  // one message of the higher-level protocol
 inline constexpr char kServerHeartbeat = 'H';
 inline constexpr char kEndOfSession = 'Z';
 // Client to server.
@@ -46,7 +46,7 @@ inline constexpr size_t kLoginAcceptedLength = kSessionLength + kSequenceLength;
 inline constexpr char kNotAuthorized = 'A';        // bad username or password
 inline constexpr char kSessionNotAvailable = 'S';  // the session asked for is not there
 
-inline constexpr int kHeartbeatMs = 1000;      // send one after this long without sending
+inline constexpr int kHeartbeatMs = 1000;        // send one after this long without sending
 inline constexpr int kSilenceTimeoutMs = 15000;  // a peer silent this long is gone
 
 struct Packet {
@@ -74,7 +74,7 @@ std::optional<LoginRequest> parseLoginRequest(std::span<const uint8_t> payload);
 std::optional<LoginAccepted> parseLoginAccepted(std::span<const uint8_t> payload);
 
 // Numeric and alpha fields.
-void appendNumeric(std::vector<uint8_t>& out, uint64_t value, size_t width);  // right-justified, spaces
+void appendNumeric(std::vector<uint8_t>& out, uint64_t value, size_t width);       // right-justified, spaces
 void appendAlpha(std::vector<uint8_t>& out, std::string_view text, size_t width);  // left-justified, spaces
 // Digits after optional leading spaces, nothing else; nullopt when blank or malformed.
 std::optional<uint64_t> parseNumeric(std::span<const uint8_t> field);

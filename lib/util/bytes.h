@@ -31,9 +31,7 @@ inline uint64_t loadBe64(const uint8_t* p) noexcept {
 }
 
 // ITCH timestamps are 6 bytes: nanoseconds since midnight.
-inline uint64_t loadBe48(const uint8_t* p) noexcept {
-  return (uint64_t{loadBe16(p)} << 32) | loadBe32(p + 2);
-}
+inline uint64_t loadBe48(const uint8_t* p) noexcept { return (uint64_t{loadBe16(p)} << 32) | loadBe32(p + 2); }
 
 // Any width from 1 to 8 bytes; for generic (table-driven) field access.
 inline uint64_t loadBeN(const uint8_t* p, size_t width) noexcept {

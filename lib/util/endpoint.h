@@ -23,8 +23,7 @@ inline std::optional<Endpoint> parseEndpoint(const std::string& text) {
   in_addr a{};
   if (::inet_pton(AF_INET, text.substr(0, colon).c_str(), &a) != 1) return std::nullopt;
   const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   const unsigned long p = std::stoul(port);
   if (p < 1 || p > 65535) return std::nullopt;
   return Endpoint{ntohl(a.s_addr), static_cast<uint16_t>(p)};

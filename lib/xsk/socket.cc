@@ -13,7 +13,6 @@
 #include <cstring>
 #include <stdexcept>
 
-
 namespace fh::xsk {
 
 Socket::Socket(const SocketConfig& config) : config_(config) {

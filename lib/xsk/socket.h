@@ -29,10 +29,10 @@ struct SocketConfig {
 };
 
 struct SocketStats {
-  uint64_t rxDropped = 0;       // no room in the rx ring, or other drops by the kernel
-  uint64_t rxInvalid = 0;       // invalid descriptors
-  uint64_t rxRingFull = 0;      // frames dropped because the rx ring was full
-  uint64_t fillRingEmpty = 0;   // times the fill ring was empty when a frame came
+  uint64_t rxDropped = 0;      // no room in the rx ring, or other drops by the kernel
+  uint64_t rxInvalid = 0;      // invalid descriptors
+  uint64_t rxRingFull = 0;     // frames dropped because the rx ring was full
+  uint64_t fillRingEmpty = 0;  // times the fill ring was empty when a frame came
 };
 
 class Socket {

@@ -32,14 +32,22 @@ const char* name(XdpMode mode) noexcept { return mode == XdpMode::Native ? "nati
 
 const char* reasonName(fh_reason reason) noexcept {
   switch (reason) {
-    case FH_REDIRECTED: return "redirected";
-    case FH_PASS_NO_SOCKET: return "pass.no_socket";
-    case FH_PASS_NOT_IPV4: return "pass.not_ipv4";
-    case FH_PASS_FRAGMENT: return "pass.fragment";
-    case FH_PASS_NOT_UDP: return "pass.not_udp";
-    case FH_PASS_OTHER_LINE: return "pass.other_line";
-    case FH_PASS_MALFORMED: return "pass.malformed";
-    case FH_REASON_COUNT: break;
+    case FH_REDIRECTED:
+      return "redirected";
+    case FH_PASS_NO_SOCKET:
+      return "pass.no_socket";
+    case FH_PASS_NOT_IPV4:
+      return "pass.not_ipv4";
+    case FH_PASS_FRAGMENT:
+      return "pass.fragment";
+    case FH_PASS_NOT_UDP:
+      return "pass.not_udp";
+    case FH_PASS_OTHER_LINE:
+      return "pass.other_line";
+    case FH_PASS_MALFORMED:
+      return "pass.malformed";
+    case FH_REASON_COUNT:
+      break;
   }
   return "unknown";
 }
@@ -74,7 +82,8 @@ XdpMode Steering::attach(const std::string& interface, bool allowNative) {
       interface_ = interface;
       return mode;
     }
-    if (mode == XdpMode::Native) nativeError = errno;
+    if (mode == XdpMode::Native)
+      nativeError = errno;
     else {
       const int e = errno;
       const std::string privilege = missingCapabilities({{CAP_NET_ADMIN, "CAP_NET_ADMIN"}, {CAP_BPF, "CAP_BPF"}}, e);

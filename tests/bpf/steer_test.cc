@@ -43,8 +43,7 @@ struct Outcome {
 
 // Runs the program once on `frame`, as if received on `queue` of `ifindex`
 // (0: no device context), and returns the verdict and the counters it moved.
-Outcome runOnce(fh::xsk::Steering& s, const std::vector<uint8_t>& frame, uint32_t ifindex = 0,
-                uint32_t queue = 0) {
+Outcome runOnce(fh::xsk::Steering& s, const std::vector<uint8_t>& frame, uint32_t ifindex = 0, uint32_t queue = 0) {
   const fh::xsk::SteeringCounters before = s.counters();
   xdp_md ctx{};
   ctx.data_end = static_cast<uint32_t>(frame.size());
@@ -100,8 +99,7 @@ TEST_CASE("steer: every frame that is not a feed packet on a queue with a socket
        FH_PASS_NO_SOCKET},
       {"line A's group, line B's port", Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortB).payload(40),
        FH_PASS_OTHER_LINE},
-      {"another group", Packet().ipv4("198.18.0.1", "239.100.1.3").udp(5000, kPortA).payload(40),
-       FH_PASS_OTHER_LINE},
+      {"another group", Packet().ipv4("198.18.0.1", "239.100.1.3").udp(5000, kPortA).payload(40), FH_PASS_OTHER_LINE},
       {"unicast to the feed port", Packet().ipv4("198.18.0.1", "198.18.0.2").udp(5000, kPortA).payload(40),
        FH_PASS_OTHER_LINE},
       {"ARP", Packet().arp(), FH_PASS_NOT_IPV4},
@@ -122,20 +120,19 @@ TEST_CASE("steer: every frame that is not a feed packet on a queue with a socket
        FH_PASS_OTHER_LINE},
       {"802.1ad tag", Packet().vlan(7, 0x88A8).ipv4("198.18.0.1", kGroupB).udp(5000, kPortB).payload(40),
        FH_PASS_NO_SOCKET},
-      {"two tags (QinQ): not looked into", Packet().vlan(7, 0x88A8).vlan(100).ipv4("198.18.0.1", kGroupA).udp(5000, kPortA),
-       FH_PASS_NOT_IPV4},
+      {"two tags (QinQ): not looked into",
+       Packet().vlan(7, 0x88A8).vlan(100).ipv4("198.18.0.1", kGroupA).udp(5000, kPortA), FH_PASS_NOT_IPV4},
       // (A frame shorter than an Ethernet header never reaches XDP: test_run refuses it too.)
       {"VLAN tag cut short", Packet().vlan(100).truncate(16), FH_PASS_MALFORMED},
-      {"IPv4 header cut short", Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).truncate(30),
-       FH_PASS_MALFORMED},
+      {"IPv4 header cut short", Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).truncate(30), FH_PASS_MALFORMED},
       {"IHL below 5", Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).ihl(4), FH_PASS_MALFORMED},
       {"IHL beyond the frame", Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).ihl(15), FH_PASS_MALFORMED},
       {"UDP header cut short", Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).payload(40).truncate(38),
        FH_PASS_MALFORMED},
       {"UDP length beyond the frame",
        Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).payload(100).udpLength(2000), FH_PASS_MALFORMED},
-      {"UDP length below its header",
-       Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).payload(100).udpLength(7), FH_PASS_MALFORMED},
+      {"UDP length below its header", Packet().ipv4("198.18.0.1", kGroupA).udp(5000, kPortA).payload(100).udpLength(7),
+       FH_PASS_MALFORMED},
   };
   for (const Case& c : cases) {
     INFO(c.what);

@@ -61,7 +61,7 @@ Template& base() {
     }
     const std::string path = b.dir + "/r";
     const int fd = ::open(path.c_str(), O_RDONLY);
-    struct stat st{};
+    struct stat st {};
     ::fstat(fd, &st);
     b.bytes.resize(size_t(st.st_size));
     if (::pread(fd, b.bytes.data(), b.bytes.size(), 0) != static_cast<ssize_t>(b.bytes.size())) std::abort();

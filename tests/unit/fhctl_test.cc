@@ -154,30 +154,51 @@ class JsonReader {
       if (pos_ >= s_.size()) return fail("unfinished escape");
       const char e = s_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           if (pos_ + 4 > s_.size()) return fail("short \\u escape");
           unsigned code = 0;
           for (int i = 0; i < 4; ++i) {
             const char h = s_[pos_++];
             code <<= 4;
-            if (h >= '0' && h <= '9') code |= unsigned(h - '0');
-            else if (h >= 'a' && h <= 'f') code |= unsigned(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') code |= unsigned(h - 'A' + 10);
-            else return fail("bad hex digit in \\u escape");
+            if (h >= '0' && h <= '9')
+              code |= unsigned(h - '0');
+            else if (h >= 'a' && h <= 'f')
+              code |= unsigned(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+              code |= unsigned(h - 'A' + 10);
+            else
+              return fail("bad hex digit in \\u escape");
           }
           if (code > 0xFF) return fail("\\u escape beyond one byte");  // never needed here
           out += static_cast<char>(code);
           break;
         }
-        default: return fail("bad escape");
+        default:
+          return fail("bad escape");
       }
     }
     return fail("unterminated string");
@@ -269,20 +290,42 @@ const std::map<char, std::vector<std::string>> kKeysByType = {
       "current_reference_price", "cross_type", "price_variation_indicator"}},
     {'N', {"stock", "interest_flag"}},
     {'O',
-     {"stock", "open_eligibility_status", "minimum_allowable_price", "maximum_allowable_price",
-      "near_execution_price", "near_execution_time", "lower_price_range_collar", "upper_price_range_collar"}},
+     {"stock", "open_eligibility_status", "minimum_allowable_price", "maximum_allowable_price", "near_execution_price",
+      "near_execution_time", "lower_price_range_collar", "upper_price_range_collar"}},
 };
 
 // Alpha fields of the ITCH spec: strings in JSON. Of two or more bytes:
 const std::set<std::string> kWideAlpha = {"session", "stock", "issue_subtype", "reason", "mpid", "attribution"};
 // Of one byte (one-character strings, a space kept):
-const std::set<std::string> kOneByteAlpha = {
-    "type", "event_code", "market_category", "financial_status", "round_lots_only", "issue_classification",
-    "authenticity", "short_sale_threshold", "ipo_flag", "luld_reference_price_tier", "etp_flag", "inverse_indicator",
-    "trading_state", "reserved", "reg_sho_action", "primary_market_maker", "market_maker_mode",
-    "market_participant_state", "breached_level", "ipo_quotation_release_qualifier", "market_code",
-    "operational_halt_action", "side", "printable", "cross_type", "imbalance_direction", "price_variation_indicator",
-    "interest_flag", "open_eligibility_status"};
+const std::set<std::string> kOneByteAlpha = {"type",
+                                             "event_code",
+                                             "market_category",
+                                             "financial_status",
+                                             "round_lots_only",
+                                             "issue_classification",
+                                             "authenticity",
+                                             "short_sale_threshold",
+                                             "ipo_flag",
+                                             "luld_reference_price_tier",
+                                             "etp_flag",
+                                             "inverse_indicator",
+                                             "trading_state",
+                                             "reserved",
+                                             "reg_sho_action",
+                                             "primary_market_maker",
+                                             "market_maker_mode",
+                                             "market_participant_state",
+                                             "breached_level",
+                                             "ipo_quotation_release_qualifier",
+                                             "market_code",
+                                             "operational_halt_action",
+                                             "side",
+                                             "printable",
+                                             "cross_type",
+                                             "imbalance_direction",
+                                             "price_variation_indicator",
+                                             "interest_flag",
+                                             "open_eligibility_status"};
 
 // The two example lines of spec/decode-jsonl.md, verbatim.
 const std::string kSpecExampleElk =
@@ -484,10 +527,12 @@ TEST_CASE("fhctl: decode of elk_nasdaq.pcap matches the spec's example", "[fhctl
   CHECK(found == 1);
   // First and last messages, decoded by hand from the hex dump (testdata_test.cc).
   REQUIRE_FALSE(out.empty());
-  CHECK(out.front() ==
-        R"({"seq":484311999,"session":"000007525B","type":"A","locate":8164,"tracking":0,"timestamp":60631522337160,"order_ref":436925880,"side":"B","shares":700,"stock":"XIV","price":324400})");
-  CHECK(out.back() ==
-        R"({"seq":484314230,"session":"000007525B","type":"D","locate":5269,"tracking":0,"timestamp":60660055397633,"order_ref":409045359})");
+  CHECK(
+      out.front() ==
+      R"({"seq":484311999,"session":"000007525B","type":"A","locate":8164,"tracking":0,"timestamp":60631522337160,"order_ref":436925880,"side":"B","shares":700,"stock":"XIV","price":324400})");
+  CHECK(
+      out.back() ==
+      R"({"seq":484314230,"session":"000007525B","type":"D","locate":5269,"tracking":0,"timestamp":60660055397633,"order_ref":409045359})");
 }
 
 TEST_CASE("fhctl: decode of the snippet starts with the spec's second example", "[fhctl]") {
@@ -499,10 +544,12 @@ TEST_CASE("fhctl: decode of the snippet starts with the spec's second example", 
   REQUIRE(out.size() == 1000);
   CHECK(out[0] == kSpecExampleSnippet);
   // Records 5 (U) and 308 (C), from the hex dump (testdata_test.cc).
-  CHECK(out[4] ==
-        R"({"seq":5,"type":"U","locate":4436,"tracking":0,"timestamp":34200000091476,"original_order_ref":5588594,"new_order_ref":5676634,"shares":1000,"price":1865100})");
-  CHECK(out[307] ==
-        R"({"seq":308,"type":"C","locate":3672,"tracking":1,"timestamp":34200000995068,"order_ref":5674522,"executed_shares":54,"match_number":53496,"printable":"N","execution_price":404300})");
+  CHECK(
+      out[4] ==
+      R"({"seq":5,"type":"U","locate":4436,"tracking":0,"timestamp":34200000091476,"original_order_ref":5588594,"new_order_ref":5676634,"shares":1000,"price":1865100})");
+  CHECK(
+      out[307] ==
+      R"({"seq":308,"type":"C","locate":3672,"tracking":1,"timestamp":34200000995068,"order_ref":5674522,"executed_shares":54,"match_number":53496,"printable":"N","execution_price":404300})");
 
   // jsonl is the default format.
   const Run byDefault = fhctl({"decode", fh::test::testdata("12302019_SNIPPET.NASDAQ_ITCH50")});
@@ -517,8 +564,9 @@ TEST_CASE("fhctl: decode of the BX sample and a zeroed-header pcap, spot lines",
   CHECK(bx.exitCode == 0);
   const std::vector<std::string> bxLines = lines(bx.out);
   REQUIRE(bxLines.size() == 12012);
-  CHECK(bxLines[1] ==
-        R"({"seq":2,"type":"R","locate":1,"tracking":0,"timestamp":11435930564116,"stock":"ALC","market_category":"N","financial_status":"N","round_lot_size":100,"round_lots_only":"N","issue_classification":"A","issue_subtype":"Z","authenticity":"P","short_sale_threshold":"N","ipo_flag":"N","luld_reference_price_tier":"2","etp_flag":"N","etp_leverage_factor":0,"inverse_indicator":"N"})");
+  CHECK(
+      bxLines[1] ==
+      R"({"seq":2,"type":"R","locate":1,"tracking":0,"timestamp":11435930564116,"stock":"ALC","market_category":"N","financial_status":"N","round_lot_size":100,"round_lots_only":"N","issue_classification":"A","issue_subtype":"Z","authenticity":"P","short_sale_threshold":"N","ipo_flag":"N","luld_reference_price_tier":"2","etp_flag":"N","etp_leverage_factor":0,"inverse_indicator":"N"})");
 
   // All-NUL session -> "", sequence 0.
   const Run u =
@@ -527,8 +575,9 @@ TEST_CASE("fhctl: decode of the BX sample and a zeroed-header pcap, spot lines",
   CHECK(u.exitCode == 0);
   const std::vector<std::string> uLines = lines(u.out);
   REQUIRE(uLines.size() == 5);
-  CHECK(uLines[0] ==
-        R"({"seq":0,"session":"","type":"U","locate":7603,"tracking":0,"timestamp":34199999836649,"original_order_ref":15108479,"new_order_ref":21361351,"shares":100,"price":1062600})");
+  CHECK(
+      uLines[0] ==
+      R"({"seq":0,"session":"","type":"U","locate":7603,"tracking":0,"timestamp":34199999836649,"original_order_ref":15108479,"new_order_ref":21361351,"shares":100,"price":1062600})");
 }
 
 TEST_CASE("fhctl: every jsonl line of every capture has exactly the spec's keys", "[fhctl]") {
@@ -793,8 +842,7 @@ TEST_CASE("fhctl: book --symbol", "[fhctl]") {
       const BookLine b = checkBookLine(line);
       byLevels.emplace_back(b.bids.size() + b.asks.size(), line);
     }
-    std::stable_sort(byLevels.begin(), byLevels.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::stable_sort(byLevels.begin(), byLevels.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     const Run r = fhctl({"book", "--from", elk, "--json", "--depth", "0", "--busiest", "3"});
     REQUIRE(r.exited);
     CHECK(r.exitCode == 0);
@@ -833,7 +881,7 @@ TEST_CASE("fhctl: JSON strings are escaped in decode and book output", "[fhctl]"
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,  // order reference 1
       'B',                                             // side
       0x00, 0x00, 0x00, 0x64,                          // shares 100
-      'Q', '"', '\\', 0x01, ' ', ' ', ' ', ' ',        // stock: Q " \ 0x01
+      'Q',  '"',  '\\', 0x01, ' ',  ' ',  ' ',  ' ',   // stock: Q " \ 0x01
       0x00, 0x01, 0x86, 0xA0,                          // price 10.0000
   };
   TempDir dir;
@@ -924,11 +972,11 @@ TEST_CASE("fhctl: decode of a made-up pcap: heartbeats, repeats, an overrun", "[
   const std::string path = (dir.path() / "made-up.pcap").string();
   writeAll(path, pcapOf(
                      {
-                         moldPacket(100, 0, {}),                                      // frame 1: heartbeat
-                         moldPacket(100, 1, {orderDelete(1)}),                        // frame 2
-                         moldPacket(100, 1, {orderDelete(1)}),                        // frame 3: a repeat
-                         moldPacket(101, 3, {orderDelete(2), orderDelete(3)}),        // frame 4: 2 of 3 blocks
-                         moldPacket(103, 0xFFFF, {}),                                 // frame 5: end of session
+                         moldPacket(100, 0, {}),                                // frame 1: heartbeat
+                         moldPacket(100, 1, {orderDelete(1)}),                  // frame 2
+                         moldPacket(100, 1, {orderDelete(1)}),                  // frame 3: a repeat
+                         moldPacket(101, 3, {orderDelete(2), orderDelete(3)}),  // frame 4: 2 of 3 blocks
+                         moldPacket(103, 0xFFFF, {}),                           // frame 5: end of session
                      },
                      26477));
   const Run r = fhctl({"decode", path});
@@ -958,11 +1006,11 @@ TEST_CASE("fhctl: decode reports unknown types, wrong lengths and empty records 
   TempDir dir;
   const std::string path = (dir.path() / "odd.NASDAQ_ITCH50").string();
   const std::string records[] = {
-      orderDelete(10),                   // seq 1
-      std::string("Z") + std::string(4, '\0'),        // seq 2: unknown type
-      std::string("A") + std::string(34, ' '),        // seq 3: an A of 35 bytes, not 36
-      "",                                // seq 4: empty
-      orderDelete(11),                   // seq 5
+      orderDelete(10),                          // seq 1
+      std::string("Z") + std::string(4, '\0'),  // seq 2: unknown type
+      std::string("A") + std::string(34, ' '),  // seq 3: an A of 35 bytes, not 36
+      "",                                       // seq 4: empty
+      orderDelete(11),                          // seq 5
   };
   std::string file;
   for (const std::string& m : records) file += be(m.size(), 2) + m;
@@ -988,8 +1036,8 @@ namespace {
 std::string addOrder(uint16_t locate, uint64_t ref, const std::string& stock, uint32_t shares, uint32_t price) {
   std::string symbol = stock;
   symbol.resize(8, ' ');
-  return std::string("A") + be(locate, 2) + be(0, 2) + be(34'200'000'000'230ull, 6) + be(ref, 8) + "B" +
-         be(shares, 4) + symbol + be(price, 4);
+  return std::string("A") + be(locate, 2) + be(0, 2) + be(34'200'000'000'230ull, 6) + be(ref, 8) + "B" + be(shares, 4) +
+         symbol + be(price, 4);
 }
 
 std::string binaryFile(const std::vector<std::string>& messages) {

@@ -15,8 +15,8 @@
 
 #include "book/book_builder.h"
 #include "capture/capture.h"
-#include "feed/file_source.h"
 #include "feed/feed.h"
+#include "feed/file_source.h"
 #include "itch/decoder.h"
 #include "process.h"
 #include "shm/consumer.h"
@@ -149,8 +149,8 @@ TEST_CASE("fhd: each capture replayed into a region gives the books and ticks of
 TEST_CASE("fhd: counters of a replay", "[fhd]") {
   TempDir dir;
   const std::string file = fh::test::testdata("bx_sample_20191230.NASDAQ_ITCH50");
-  const Run fhd = fh::test::run("fhd", {"--replay", file, "--shm", "c", "--shm-dir", dir.str(), "--exit-when-done",
-                                        "--log-level", "warn"});
+  const Run fhd = fh::test::run(
+      "fhd", {"--replay", file, "--shm", "c", "--shm-dir", dir.str(), "--exit-when-done", "--log-level", "warn"});
   REQUIRE(fhd.exitCode == 0);
   fh::shm::Consumer::Options options;
   options.directory = dir.str();
@@ -165,7 +165,7 @@ TEST_CASE("fhd: counters of a replay", "[fhd]") {
   CHECK(value("messages.unknown_type") == 0);
   CHECK(value("book.unknown_order") == 117);
   CHECK(value("book.live_orders") == 3204);
-  CHECK(value("packets") == 0);  // a BinaryFILE has no packets
+  CHECK(value("packets") == 0);                                                       // a BinaryFILE has no packets
   CHECK(consumer.counterCount() > static_cast<uint32_t>(fh::feed::Counter::kCount));  // then the source's
   CHECK(value("line_a.packets") == 0);
   CHECK(consumer.counterName(0) == "messages");
@@ -233,8 +233,8 @@ TEST_CASE("fhd: a replay records each message's ts_recv - ts_event in the region
 
   // The exporter's textfile: the same figures in Prometheus's format, buckets cumulative.
   const std::string prom = dir.str() + "/fh.prom";
-  const Run exported =
-      fh::test::run("fhctl", {"exporter", "--shm", "h", "--shm", "missing", "--shm-dir", dir.str(), "--textfile", prom});
+  const Run exported = fh::test::run(
+      "fhctl", {"exporter", "--shm", "h", "--shm", "missing", "--shm-dir", dir.str(), "--textfile", prom});
   REQUIRE(exported.exitCode == 0);
   CHECK(exported.err.find("missing") != std::string::npos);  // said once, and reported as down
   std::ifstream in(prom);
@@ -244,7 +244,8 @@ TEST_CASE("fhd: a replay records each message's ts_recv - ts_event in the region
     if (line.empty() || line[0] == '#') continue;
     const size_t space = line.rfind(' ');
     samples[line.substr(0, space)] = line.substr(space + 1);
-    if (line.rfind("fh_latency_feed_to_receive_seconds_bucket{", 0) == 0) buckets.push_back(std::stod(line.substr(space + 1)));
+    if (line.rfind("fh_latency_feed_to_receive_seconds_bucket{", 0) == 0)
+      buckets.push_back(std::stod(line.substr(space + 1)));
   }
   CHECK(samples["fh_up{feed=\"h\"}"] == "0");  // the replay is over, its writer stopped (up: veth prometheus)
   CHECK(samples.count("fh_up{feed=\"missing\"}") == 1);
@@ -262,7 +263,8 @@ TEST_CASE("fhd: a replay records each message's ts_recv - ts_event in the region
   // Every value is between 2^20 and 1.5 * 2^20 ns (min and max above): the le edges each side of them.
   CHECK(samples["fh_latency_feed_to_receive_seconds_bucket{feed=\"h\",le=\"0.001048576\"}"] == "0");
   CHECK(samples["fh_latency_feed_to_receive_seconds_bucket{feed=\"h\",le=\"0.001572864\"}"] == "2232");
-  const Run badListen = fh::test::run("fhctl", {"exporter", "--shm", "h", "--shm-dir", dir.str(), "--listen", "nowhere"});
+  const Run badListen =
+      fh::test::run("fhctl", {"exporter", "--shm", "h", "--shm-dir", dir.str(), "--listen", "nowhere"});
   CHECK(badListen.exitCode != 0);
   CHECK(badListen.err.find("--listen") != std::string::npos);
 }
@@ -299,9 +301,9 @@ TEST_CASE("fhd: a capture of both lines, named, is sequenced as live: every mess
   TempDir dir;
   const std::string bx = fh::test::testdata("bx_sample_20191230.NASDAQ_ITCH50");
   const std::string two = (dir.path() / "two.pcap").string();
-  const std::vector<std::string> lines = {"--group-a", "239.1.1.1", "--port-a",   "26400",
-                                          "--group-b", "239.1.1.2", "--port-b",   "26401",
-                                          "--file",    bx,          "--dry-run-pcap", two, "--dry-run-both-lines"};
+  const std::vector<std::string> lines = {
+      "--group-a", "239.1.1.1", "--port-a", "26400",          "--group-b", "239.1.1.2",           "--port-b",
+      "26401",     "--file",    bx,         "--dry-run-pcap", two,         "--dry-run-both-lines"};
   const auto publish = [&](std::vector<std::string> faults) {
     std::vector<std::string> args = {"publish"};
     args.insert(args.end(), lines.begin(), lines.end());
@@ -311,9 +313,10 @@ TEST_CASE("fhd: a capture of both lines, named, is sequenced as live: every mess
     REQUIRE(r.exitCode == 0);
   };
   const auto replay = [&](const std::string& name, bool named) {
-    std::vector<std::string> args = {"--replay", two, "--shm", name, "--shm-dir", dir.str(), "--exit-when-done",
-                                     "--trading-date", "2019-12-30", "--ring-mib", "16", "--max-orders", "65536",
-                                     "--max-levels", "262144"};
+    std::vector<std::string> args = {
+        "--replay",       two,          "--shm",      name, "--shm-dir",    dir.str(), "--exit-when-done",
+        "--trading-date", "2019-12-30", "--ring-mib", "16", "--max-orders", "65536",   "--max-levels",
+        "262144"};
     if (named) args.insert(args.end(), {"--line-a", "239.1.1.1:26400", "--line-b", "239.1.1.2:26401"});
     const Run r = fh::test::run("fhd", args);
     INFO(r.err);

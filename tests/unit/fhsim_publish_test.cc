@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -47,8 +47,7 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 
 // `fhsim publish --file input` with line A written to `out`.
 Run publishDry(const std::string& input, const std::string& out, const std::vector<std::string>& extra = {}) {
-  return fh::test::run("fhsim",
-                       concat(concat({"publish", "--file", input, "--dry-run-pcap", out}, kLines), extra));
+  return fh::test::run("fhsim", concat(concat({"publish", "--file", input, "--dry-run-pcap", out}, kLines), extra));
 }
 
 struct Decoded {
@@ -224,11 +223,12 @@ TEST_CASE("fhsim publish: --generate publishes what fhsim generate writes", "[fh
   TempDir dir;
   const std::string day = (dir.path() / "day.itch").string();
   const std::string out = (dir.path() / "out.pcap").string();
-  const Run g = fh::test::run("fhsim", {"generate", "--messages", "20000", "--symbols", "20", "--seed", "3", "--out", day});
+  const Run g =
+      fh::test::run("fhsim", {"generate", "--messages", "20000", "--symbols", "20", "--seed", "3", "--out", day});
   REQUIRE(g.exitCode == 0);
-  const Run r = fh::test::run("fhsim", concat({"publish", "--generate", "20000", "--symbols", "20", "--seed", "3",
-                                               "--dry-run-pcap", out},
-                                              kLines));
+  const Run r = fh::test::run(
+      "fhsim",
+      concat({"publish", "--generate", "20000", "--symbols", "20", "--seed", "3", "--dry-run-pcap", out}, kLines));
   REQUIRE(r.exitCode == 0);
   const Decoded got = decode(out);
   CHECK(got.messages == decode(day).messages);
@@ -297,7 +297,9 @@ TEST_CASE("fhsim publish: refusals and errors name the option and exit non-zero"
     CHECK(r.err.find(message) != std::string::npos);
     CHECK_FALSE(fs::exists(out));
   };
-  const auto lineA = [](const std::string& group) { return std::vector<std::string>{"--group-a", group, "--port-a", "1"}; };
+  const auto lineA = [](const std::string& group) {
+    return std::vector<std::string>{"--group-a", group, "--port-a", "1"};
+  };
   const std::vector<std::string> file = {"--file", input, "--dry-run-pcap", out};
 
   for (const std::string group : {"224.0.0.1", "238.255.255.255", "240.0.0.1", "233.54.12.111"})
@@ -419,13 +421,32 @@ TEST_CASE("fhsim publish: a real send to multicast groups on lo, both lines", "[
     return;
   }
   TempDir dir;
-  const pid_t pid = fh::test::start(
-      "fhsim",
-      {"publish", "--file", fh::test::testdata("12302019_SNIPPET.NASDAQ_ITCH50"), "--interface", "lo", "--loop",
-       "--group-a", groupA, "--port-a", std::to_string(portA), "--group-b", groupB, "--port-b",
-       std::to_string(portB), "--session", "LOOPTEST", "--rate", "200000", "--b-delay-us", "200", "--heartbeats",
-       "1", "--mtu", "600"},
-      dir, "publish");
+  const pid_t pid = fh::test::start("fhsim",
+                                    {"publish",
+                                     "--file",
+                                     fh::test::testdata("12302019_SNIPPET.NASDAQ_ITCH50"),
+                                     "--interface",
+                                     "lo",
+                                     "--loop",
+                                     "--group-a",
+                                     groupA,
+                                     "--port-a",
+                                     std::to_string(portA),
+                                     "--group-b",
+                                     groupB,
+                                     "--port-b",
+                                     std::to_string(portB),
+                                     "--session",
+                                     "LOOPTEST",
+                                     "--rate",
+                                     "200000",
+                                     "--b-delay-us",
+                                     "200",
+                                     "--heartbeats",
+                                     "1",
+                                     "--mtu",
+                                     "600"},
+                                    dir, "publish");
   LineSeen seenA, seenB;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while ((seenA.endOfSession < 3 || seenB.endOfSession < 3) && std::chrono::steady_clock::now() < deadline) {
@@ -504,8 +525,8 @@ TEST_CASE("fhsim publish: the re-request server answers from what it published, 
   const pid_t pid = fh::test::start(
       "fhsim",
       concat(concat({"publish", "--file", input, "--dry-run-pcap", (dir.path() / "out.pcap").string(), "--session",
-                     "RR", "--rerequest-listen", "127.0.0.1:" + std::to_string(port), "--rerequest-max-messages",
-                     "10", "--rerequest-forget-before", "100", "--rerequest-stop-after", "3", "--linger-ms", "4000"},
+                     "RR", "--rerequest-listen", "127.0.0.1:" + std::to_string(port), "--rerequest-max-messages", "10",
+                     "--rerequest-forget-before", "100", "--rerequest-stop-after", "3", "--linger-ms", "4000"},
                     kLines),
              {}),
       dir, "publish");
@@ -525,16 +546,16 @@ TEST_CASE("fhsim publish: the re-request server answers from what it published, 
     CHECK(res.header.sequence == from);
     CHECK(seen.size() == count);
   };
-  check(*first, 200, 10);                       // capped at 10 a reply
+  check(*first, 200, 10);                        // capped at 10 a reply
   const auto tail = r.ask("RR", 995, 20, 1000);  // only 995..1000 exist
   REQUIRE(tail);
   check(*tail, 995, 6);
-  CHECK_FALSE(r.ask("OTHER", 300, 1, 300));      // another session
-  CHECK_FALSE(r.ask("RR", 50, 5, 300));          // forgotten
+  CHECK_FALSE(r.ask("OTHER", 300, 1, 300));  // another session
+  CHECK_FALSE(r.ask("RR", 50, 5, 300));      // forgotten
   const auto third = r.ask("RR", 300, 1, 1000);
   REQUIRE(third);
   check(*third, 300, 1);
-  CHECK_FALSE(r.ask("RR", 300, 1, 300));         // three answered: it stops
+  CHECK_FALSE(r.ask("RR", 300, 1, 300));  // three answered: it stops
   const Run done = fh::test::finish(pid, dir, "publish");
   INFO(done.err);
   REQUIRE(done.exitCode == 0);

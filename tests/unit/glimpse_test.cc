@@ -32,15 +32,33 @@ TEST_CASE("glimpse: fhsim serves the day as published, with its faults in order;
           "[glimpse][fhsim]") {
   TempDir dir;
   const std::string day = (dir.path() / "day.itch").string();
-  REQUIRE(run("fhsim", {"generate", "--messages", "30000", "--symbols", "20", "--seed", "5", "--out", day}).exitCode == 0);
+  REQUIRE(run("fhsim", {"generate", "--messages", "30000", "--symbols", "20", "--seed", "5", "--out", day}).exitCode ==
+          0);
   // A port of this process's own on loopback.
   const std::string server = "127.0.0.1:" + std::to_string(20000 + ::getpid() % 20000);
-  const pid_t publisher =
-      start("fhsim",
-            {"publish", "--file", day, "--dry-run-pcap", (dir.path() / "out.pcap").string(), "--group-a", "239.1.1.1",
-             "--port-a", "26400", "--rate", "6000", "--glimpse-listen", server, "--glimpse-reject-first", "1",
-             "--glimpse-close-first", "1", "--glimpse-stall-first", "1", "--linger-ms", "2000"},
-            dir, "publish");
+  const pid_t publisher = start("fhsim",
+                                {"publish",
+                                 "--file",
+                                 day,
+                                 "--dry-run-pcap",
+                                 (dir.path() / "out.pcap").string(),
+                                 "--group-a",
+                                 "239.1.1.1",
+                                 "--port-a",
+                                 "26400",
+                                 "--rate",
+                                 "6000",
+                                 "--glimpse-listen",
+                                 server,
+                                 "--glimpse-reject-first",
+                                 "1",
+                                 "--glimpse-close-first",
+                                 "1",
+                                 "--glimpse-stall-first",
+                                 "1",
+                                 "--linger-ms",
+                                 "2000"},
+                                dir, "publish");
   const auto fetch = [&](const std::string& out, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args{"glimpse", "--server", server, "--out", out, "--timeout-ms", "1000"};
     args.insert(args.end(), extra.begin(), extra.end());

@@ -155,7 +155,8 @@ TEST_CASE("histogram: a region whose histogram header lies is refused", "[histog
   TempDir dir;
   fh::shm::RegionWriter w(withHistograms(dir));
   auto& header = const_cast<fh::shm::RegionHeader&>(w.header());
-  auto* slots = reinterpret_cast<fh::shm::HistogramSlot*>(reinterpret_cast<uint8_t*>(&header) + header.histogramsOffset);
+  auto* slots =
+      reinterpret_cast<fh::shm::HistogramSlot*>(reinterpret_cast<uint8_t*>(&header) + header.histogramsOffset);
   const auto refused = [&] {
     try {
       attach(dir);

@@ -147,24 +147,24 @@ TEST_CASE("itch: S system event", "[itch]") {
 
 TEST_CASE("itch: R stock directory", "[itch]") {
   const uint8_t bytes[] = {
-      'R',                                     // 0  message type
-      0x1F, 0x40,                              // 1  stock locate 8000
-      0x00, 0x07,                              // 3  tracking number 7
-      0x0A, 0x66, 0xA2, 0x94, 0x36, 0x14,      // 5  timestamp 11,435,930,564,116 ns
-      'B', 'R', 'K', ' ', 'A', ' ', ' ', ' ',  // 11 stock "BRK A" (inner space kept)
-      'N',                                     // 19 market category: Nasdaq Global Select
-      'D',                                     // 20 financial status: deficient
-      0x00, 0x00, 0x00, 0x0A,                  // 21 round lot size 10
-      'Y',                                     // 25 round lots only
-      'C',                                     // 26 issue classification: common stock
-      'C', 'S',                                // 27 issue sub-type "CS"
-      'P',                                     // 29 authenticity: production
-      'Y',                                     // 30 short sale threshold indicator
-      ' ',                                     // 31 IPO flag: not available (a space)
-      '1',                                     // 32 LULD reference price tier 1
-      'Y',                                     // 33 ETP flag
-      0x00, 0x00, 0x00, 0x03,                  // 34 ETP leverage factor 3
-      'Y',                                     // 38 inverse indicator
+      'R',                                           // 0  message type
+      0x1F, 0x40,                                    // 1  stock locate 8000
+      0x00, 0x07,                                    // 3  tracking number 7
+      0x0A, 0x66, 0xA2, 0x94, 0x36, 0x14,            // 5  timestamp 11,435,930,564,116 ns
+      'B',  'R',  'K',  ' ',  'A',  ' ',  ' ', ' ',  // 11 stock "BRK A" (inner space kept)
+      'N',                                           // 19 market category: Nasdaq Global Select
+      'D',                                           // 20 financial status: deficient
+      0x00, 0x00, 0x00, 0x0A,                        // 21 round lot size 10
+      'Y',                                           // 25 round lots only
+      'C',                                           // 26 issue classification: common stock
+      'C',  'S',                                     // 27 issue sub-type "CS"
+      'P',                                           // 29 authenticity: production
+      'Y',                                           // 30 short sale threshold indicator
+      ' ',                                           // 31 IPO flag: not available (a space)
+      '1',                                           // 32 LULD reference price tier 1
+      'Y',                                           // 33 ETP flag
+      0x00, 0x00, 0x00, 0x03,                        // 34 ETP leverage factor 3
+      'Y',                                           // 38 inverse indicator
   };
   const StockDirectory m = decodeOne<StockDirectory>(bytes);
   CHECK(m.type() == 'R');
@@ -203,14 +203,14 @@ TEST_CASE("itch: R stock directory", "[itch]") {
 
 TEST_CASE("itch: H stock trading action", "[itch]") {
   const uint8_t bytes[] = {
-      'H',                                     // 0  message type
-      0x0B, 0xE1,                              // 1  stock locate 3041
-      0x00, 0x01,                              // 3  tracking number 1
-      0x1F, 0x1A, 0xCE, 0xD9, 0xF0, 0xE6,      // 5  timestamp 34,200,000,000,230 ns
-      'Z', 'V', 'Z', 'Z', 'T', ' ', ' ', ' ',  // 11 stock "ZVZZT"
-      'T',                                     // 19 trading state: trading
-      ' ',                                     // 20 reserved
-      'T', '1', ' ', ' ',                      // 21 reason "T1"
+      'H',                                           // 0  message type
+      0x0B, 0xE1,                                    // 1  stock locate 3041
+      0x00, 0x01,                                    // 3  tracking number 1
+      0x1F, 0x1A, 0xCE, 0xD9, 0xF0, 0xE6,            // 5  timestamp 34,200,000,000,230 ns
+      'Z',  'V',  'Z',  'Z',  'T',  ' ',  ' ', ' ',  // 11 stock "ZVZZT"
+      'T',                                           // 19 trading state: trading
+      ' ',                                           // 20 reserved
+      'T',  '1',  ' ',  ' ',                         // 21 reason "T1"
   };
   const StockTradingAction m = decodeOne<StockTradingAction>(bytes);
   CHECK(m.type() == 'H');
@@ -229,12 +229,12 @@ TEST_CASE("itch: H stock trading action", "[itch]") {
 
 TEST_CASE("itch: Y Reg SHO restriction", "[itch]") {
   const uint8_t bytes[] = {
-      'Y',                                     // 0  message type
-      0x00, 0x2A,                              // 1  stock locate 42
-      0x00, 0x03,                              // 3  tracking number 3
-      0x1F, 0x1A, 0xCE, 0xDB, 0x55, 0x54,      // 5  timestamp 34,200,000,091,476 ns
-      'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H',  // 11 stock "ABCDEFGH" (all 8 bytes used)
-      '1',                                     // 19 Reg SHO action: restriction in effect
+      'Y',                                           // 0  message type
+      0x00, 0x2A,                                    // 1  stock locate 42
+      0x00, 0x03,                                    // 3  tracking number 3
+      0x1F, 0x1A, 0xCE, 0xDB, 0x55, 0x54,            // 5  timestamp 34,200,000,091,476 ns
+      'A',  'B',  'C',  'D',  'E',  'F',  'G', 'H',  // 11 stock "ABCDEFGH" (all 8 bytes used)
+      '1',                                           // 19 Reg SHO action: restriction in effect
   };
   const RegShoRestriction m = decodeOne<RegShoRestriction>(bytes);
   CHECK(m.type() == 'Y');
@@ -248,15 +248,15 @@ TEST_CASE("itch: Y Reg SHO restriction", "[itch]") {
 
 TEST_CASE("itch: L market participant position", "[itch]") {
   const uint8_t bytes[] = {
-      'L',                                     // 0  message type
-      0x01, 0x00,                              // 1  stock locate 256
-      0x00, 0x04,                              // 3  tracking number 4
-      0x09, 0xD2, 0x92, 0x29, 0xE0, 0x00,      // 5  timestamp 10,800,000,000,000 ns
-      'G', 'S', 'C', 'O',                      // 11 MPID "GSCO"
-      'M', 'S', 'F', 'T', ' ', ' ', ' ', ' ',  // 15 stock "MSFT"
-      'Y',                                     // 23 primary market maker
-      'N',                                     // 24 market maker mode: normal
-      'A',                                     // 25 market participant state: active
+      'L',                                           // 0  message type
+      0x01, 0x00,                                    // 1  stock locate 256
+      0x00, 0x04,                                    // 3  tracking number 4
+      0x09, 0xD2, 0x92, 0x29, 0xE0, 0x00,            // 5  timestamp 10,800,000,000,000 ns
+      'G',  'S',  'C',  'O',                         // 11 MPID "GSCO"
+      'M',  'S',  'F',  'T',  ' ',  ' ',  ' ', ' ',  // 15 stock "MSFT"
+      'Y',                                           // 23 primary market maker
+      'N',                                           // 24 market maker mode: normal
+      'A',                                           // 25 market participant state: active
   };
   const MarketParticipantPosition m = decodeOne<MarketParticipantPosition>(bytes);
   CHECK(m.type() == 'L');
@@ -293,9 +293,9 @@ TEST_CASE("itch: V MWCB decline level", "[itch]") {
   CHECK(m.level1() == 310'406'000'000ull);
   CHECK(m.level2() == 288'591'000'000ull);
   CHECK(m.level3() == 266'355'000'000ull);
-  checkTable(bytes, {{"level1", kP8, 310'406'000'000ull},
-                     {"level2", kP8, 288'591'000'000ull},
-                     {"level3", kP8, 266'355'000'000ull}});
+  checkTable(
+      bytes,
+      {{"level1", kP8, 310'406'000'000ull}, {"level2", kP8, 288'591'000'000ull}, {"level3", kP8, 266'355'000'000ull}});
 }
 
 TEST_CASE("itch: W MWCB status", "[itch]") {
@@ -317,14 +317,14 @@ TEST_CASE("itch: W MWCB status", "[itch]") {
 
 TEST_CASE("itch: K IPO quoting period update", "[itch]") {
   const uint8_t bytes[] = {
-      'K',                                     // 0  message type
-      0x12, 0x34,                              // 1  stock locate 4660
-      0x00, 0x08,                              // 3  tracking number 8
-      0x1F, 0x1A, 0xCE, 0xDB, 0x55, 0x54,      // 5  timestamp 34,200,000,091,476 ns
-      'A', 'R', 'M', ' ', ' ', ' ', ' ', ' ',  // 11 stock "ARM"
-      0x00, 0x00, 0x8C, 0xA0,                  // 19 release time 36,000 s after midnight (10:00)
-      'A',                                     // 23 release qualifier: anticipated
-      0x00, 0x07, 0xC8, 0x30,                  // 24 IPO price 51.0000 -> Price(4) 510,000
+      'K',                                           // 0  message type
+      0x12, 0x34,                                    // 1  stock locate 4660
+      0x00, 0x08,                                    // 3  tracking number 8
+      0x1F, 0x1A, 0xCE, 0xDB, 0x55, 0x54,            // 5  timestamp 34,200,000,091,476 ns
+      'A',  'R',  'M',  ' ',  ' ',  ' ',  ' ', ' ',  // 11 stock "ARM"
+      0x00, 0x00, 0x8C, 0xA0,                        // 19 release time 36,000 s after midnight (10:00)
+      'A',                                           // 23 release qualifier: anticipated
+      0x00, 0x07, 0xC8, 0x30,                        // 24 IPO price 51.0000 -> Price(4) 510,000
   };
   const IpoQuotingPeriodUpdate m = decodeOne<IpoQuotingPeriodUpdate>(bytes);
   CHECK(m.type() == 'K');
@@ -343,15 +343,15 @@ TEST_CASE("itch: K IPO quoting period update", "[itch]") {
 
 TEST_CASE("itch: J LULD auction collar", "[itch]") {
   const uint8_t bytes[] = {
-      'J',                                     // 0  message type
-      0x1D, 0xB3,                              // 1  stock locate 7603
-      0x00, 0x09,                              // 3  tracking number 9
-      0x37, 0x24, 0xE0, 0x5A, 0x40, 0xA1,      // 5  timestamp 60,631,522,361,505 ns
-      'T', 'S', 'L', 'A', ' ', ' ', ' ', ' ',  // 11 stock "TSLA"
-      0x00, 0x26, 0x25, 0xA0,                  // 19 reference price 250.0000 -> 2,500,000
-      0x00, 0x28, 0x0D, 0xE8,                  // 23 upper collar 262.5000 -> 2,625,000
-      0x00, 0x24, 0x3D, 0x58,                  // 27 lower collar 237.5000 -> 2,375,000
-      0x00, 0x00, 0x00, 0x01,                  // 31 extension 1
+      'J',                                           // 0  message type
+      0x1D, 0xB3,                                    // 1  stock locate 7603
+      0x00, 0x09,                                    // 3  tracking number 9
+      0x37, 0x24, 0xE0, 0x5A, 0x40, 0xA1,            // 5  timestamp 60,631,522,361,505 ns
+      'T',  'S',  'L',  'A',  ' ',  ' ',  ' ', ' ',  // 11 stock "TSLA"
+      0x00, 0x26, 0x25, 0xA0,                        // 19 reference price 250.0000 -> 2,500,000
+      0x00, 0x28, 0x0D, 0xE8,                        // 23 upper collar 262.5000 -> 2,625,000
+      0x00, 0x24, 0x3D, 0x58,                        // 27 lower collar 237.5000 -> 2,375,000
+      0x00, 0x00, 0x00, 0x01,                        // 31 extension 1
   };
   const LuldAuctionCollar m = decodeOne<LuldAuctionCollar>(bytes);
   CHECK(m.type() == 'J');
@@ -372,13 +372,13 @@ TEST_CASE("itch: J LULD auction collar", "[itch]") {
 
 TEST_CASE("itch: h operational halt", "[itch]") {
   const uint8_t bytes[] = {
-      'h',                                     // 0  message type
-      0x0B, 0xE1,                              // 1  stock locate 3041
-      0x00, 0x0A,                              // 3  tracking number 10
-      0x0A, 0x66, 0xA2, 0x94, 0x36, 0x14,      // 5  timestamp 11,435,930,564,116 ns
-      'A', 'M', 'Z', 'N', ' ', ' ', ' ', ' ',  // 11 stock "AMZN"
-      'Q',                                     // 19 market code: Nasdaq
-      'H',                                     // 20 operational halt action: halted
+      'h',                                           // 0  message type
+      0x0B, 0xE1,                                    // 1  stock locate 3041
+      0x00, 0x0A,                                    // 3  tracking number 10
+      0x0A, 0x66, 0xA2, 0x94, 0x36, 0x14,            // 5  timestamp 11,435,930,564,116 ns
+      'A',  'M',  'Z',  'N',  ' ',  ' ',  ' ', ' ',  // 11 stock "AMZN"
+      'Q',                                           // 19 market code: Nasdaq
+      'H',                                           // 20 operational halt action: halted
   };
   const OperationalHalt m = decodeOne<OperationalHalt>(bytes);
   CHECK(m.type() == 'h');
@@ -388,9 +388,8 @@ TEST_CASE("itch: h operational halt", "[itch]") {
   CHECK(m.stock() == "AMZN");
   CHECK(m.marketCode() == 'Q');
   CHECK(m.haltAction() == 'H');
-  checkTable(bytes, {{"stock", kAlpha, "AMZN"},
-                     {"market_code", kAlpha, "Q"},
-                     {"operational_halt_action", kAlpha, "H"}});
+  checkTable(bytes,
+             {{"stock", kAlpha, "AMZN"}, {"market_code", kAlpha, "Q"}, {"operational_halt_action", kAlpha, "H"}});
 }
 
 // The spec's own example line (spec/decode-jsonl.md) describes this message.
@@ -403,7 +402,7 @@ TEST_CASE("itch: A add order", "[itch]") {
       0x00, 0x00, 0x00, 0x00, 0x1A, 0x0A, 0xF5, 0xBC,  // 11 order reference 436,925,884
       'S',                                             // 19 side: sell
       0x00, 0x00, 0x01, 0x90,                          // 20 shares 400
-      'T', 'V', 'I', 'X', ' ', ' ', ' ', ' ',          // 24 stock "TVIX"
+      'T',  'V',  'I',  'X',  ' ',  ' ',  ' ',  ' ',   // 24 stock "TVIX"
       0x00, 0x03, 0xEE, 0x40,                          // 32 price 25.7600 -> 257,600
   };
   const AddOrder m = decodeOne<AddOrder>(bytes);
@@ -433,9 +432,9 @@ TEST_CASE("itch: F add order with MPID attribution", "[itch]") {
       0x00, 0x00, 0x00, 0x00, 0x00, 0x72, 0x90, 0x47,  // 11 order reference 7,508,039
       'B',                                             // 19 side: buy
       0x00, 0x00, 0x00, 0x64,                          // 20 shares 100
-      'P', 'G', 'F', ' ', ' ', ' ', ' ', ' ',          // 24 stock "PGF"
+      'P',  'G',  'F',  ' ',  ' ',  ' ',  ' ',  ' ',   // 24 stock "PGF"
       0x00, 0x02, 0xCA, 0xD8,                          // 32 price 18.3000 -> 183,000
-      'F', 'L', 'T', 'G',                              // 36 attribution "FLTG"
+      'F',  'L',  'T',  'G',                           // 36 attribution "FLTG"
   };
   const AddOrderMpid m = decodeOne<AddOrderMpid>(bytes);
   CHECK(m.type() == 'F');
@@ -474,9 +473,7 @@ TEST_CASE("itch: E order executed", "[itch]") {
   CHECK(m.orderRef() == 5'674'522ull);
   CHECK(m.executedShares() == 54);
   CHECK(m.matchNumber() == 53'495ull);
-  checkTable(bytes, {{"order_ref", kInt, 5'674'522},
-                     {"executed_shares", kInt, 54},
-                     {"match_number", kInt, 53'495}});
+  checkTable(bytes, {{"order_ref", kInt, 5'674'522}, {"executed_shares", kInt, 54}, {"match_number", kInt, 53'495}});
 }
 
 TEST_CASE("itch: C order executed with price", "[itch]") {
@@ -580,7 +577,7 @@ TEST_CASE("itch: P trade (non-cross)", "[itch]") {
       0x00, 0x00, 0x00, 0x00, 0x00, 0xAB, 0xCD, 0xEF,  // 11 order reference 11,259,375
       'B',                                             // 19 side: buy
       0x00, 0x00, 0x01, 0xF4,                          // 20 shares 500
-      'S', 'P', 'Y', ' ', ' ', ' ', ' ', ' ',          // 24 stock "SPY"
+      'S',  'P',  'Y',  ' ',  ' ',  ' ',  ' ',  ' ',   // 24 stock "SPY"
       0x00, 0x44, 0xAA, 0x20,                          // 32 price 450.0000 -> 4,500,000
       0x00, 0x00, 0x00, 0x00, 0x00, 0x12, 0x34, 0x56,  // 36 match number 1,193,046
   };
@@ -610,7 +607,7 @@ TEST_CASE("itch: Q cross trade", "[itch]") {
       0x00, 0x02,                                      // 3  tracking number 2
       0x1F, 0x1A, 0xCE, 0xE9, 0x1E, 0xFC,              // 5  timestamp 34,200,000,995,068 ns
       0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0xAB, 0xCD,  // 11 shares 4,295,011,277 (needs all 8 bytes)
-      'H', 'D', 'S', ' ', ' ', ' ', ' ', ' ',          // 19 stock "HDS"
+      'H',  'D',  'S',  ' ',  ' ',  ' ',  ' ',  ' ',   // 19 stock "HDS"
       0x00, 0x06, 0x2B, 0x4C,                          // 27 cross price 40.4300 -> 404,300
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xD0, 0xF9,  // 31 match number 53,497
       'O',                                             // 39 cross type: opening cross
@@ -658,7 +655,7 @@ TEST_CASE("itch: I net order imbalance indicator", "[itch]") {
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0F, 0x00,  // 11 paired shares 3,840
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xF4,  // 19 imbalance shares 500
       'B',                                             // 27 imbalance direction: buy
-      'A', 'A', 'P', 'L', ' ', ' ', ' ', ' ',          // 28 stock "AAPL"
+      'A',  'A',  'P',  'L',  ' ',  ' ',  ' ',  ' ',   // 28 stock "AAPL"
       0x00, 0x04, 0x85, 0x6C,                          // 36 far price 29.6300 -> 296,300
       0x00, 0x04, 0x85, 0x70,                          // 40 near price 296,304
       0x00, 0x04, 0x85, 0x74,                          // 44 current reference price 296,308
@@ -692,12 +689,12 @@ TEST_CASE("itch: I net order imbalance indicator", "[itch]") {
 
 TEST_CASE("itch: N retail interest", "[itch]") {
   const uint8_t bytes[] = {
-      'N',                                     // 0  message type
-      0x00, 0x2B,                              // 1  stock locate 43
-      0x00, 0x11,                              // 3  tracking number 17
-      0x09, 0xD2, 0x92, 0x29, 0xE0, 0x00,      // 5  timestamp 10,800,000,000,000 ns
-      'I', 'B', 'M', ' ', ' ', ' ', ' ', ' ',  // 11 stock "IBM"
-      'B',                                     // 19 interest flag: buy side
+      'N',                                           // 0  message type
+      0x00, 0x2B,                                    // 1  stock locate 43
+      0x00, 0x11,                                    // 3  tracking number 17
+      0x09, 0xD2, 0x92, 0x29, 0xE0, 0x00,            // 5  timestamp 10,800,000,000,000 ns
+      'I',  'B',  'M',  ' ',  ' ',  ' ',  ' ', ' ',  // 11 stock "IBM"
+      'B',                                           // 19 interest flag: buy side
   };
   const RetailInterest m = decodeOne<RetailInterest>(bytes);
   CHECK(m.type() == 'N');
@@ -715,7 +712,7 @@ TEST_CASE("itch: O direct listing with capital raise price discovery", "[itch]")
       0x00, 0x2C,                                      // 1  stock locate 44
       0x00, 0x12,                                      // 3  tracking number 18
       0x37, 0x24, 0xE0, 0x5A, 0x40, 0xA1,              // 5  timestamp 60,631,522,361,505 ns
-      'R', 'D', 'D', 'T', ' ', ' ', ' ', ' ',          // 11 stock "RDDT"
+      'R',  'D',  'D',  'T',  ' ',  ' ',  ' ',  ' ',   // 11 stock "RDDT"
       'Y',                                             // 19 open eligibility status: eligible
       0x00, 0x01, 0x86, 0xA0,                          // 20 minimum allowable price 10.0000 -> 100,000
       0x00, 0x03, 0x0D, 0x40,                          // 24 maximum allowable price 20.0000 -> 200,000
@@ -749,10 +746,10 @@ TEST_CASE("itch: O direct listing with capital raise price discovery", "[itch]")
 
 TEST_CASE("itch: the 23 types and their lengths are exactly the spec's", "[itch]") {
   // Section 1 of the specification: type and total length of each message.
-  const std::pair<char, size_t> spec[] = {
-      {'S', 12}, {'R', 39}, {'H', 25}, {'Y', 20}, {'L', 26}, {'V', 35}, {'W', 12}, {'K', 28},
-      {'J', 35}, {'h', 21}, {'A', 36}, {'F', 40}, {'E', 31}, {'C', 36}, {'X', 23}, {'D', 19},
-      {'U', 35}, {'P', 44}, {'Q', 40}, {'B', 19}, {'I', 50}, {'N', 20}, {'O', 48}};
+  const std::pair<char, size_t> spec[] = {{'S', 12}, {'R', 39}, {'H', 25}, {'Y', 20}, {'L', 26}, {'V', 35},
+                                          {'W', 12}, {'K', 28}, {'J', 35}, {'h', 21}, {'A', 36}, {'F', 40},
+                                          {'E', 31}, {'C', 36}, {'X', 23}, {'D', 19}, {'U', 35}, {'P', 44},
+                                          {'Q', 40}, {'B', 19}, {'I', 50}, {'N', 20}, {'O', 48}};
   size_t defined = 0;
   for (unsigned t = 0; t < 256; ++t) defined += kLengthByType[t] != 0;
   CHECK(defined == 23);
@@ -836,15 +833,15 @@ TEST_CASE("itch: a handler of A alone receives F messages as AddOrder", "[itch]"
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2A,  // 11 order reference 42
       'S',                                             // 19 side
       0x00, 0x00, 0x00, 0xC8,                          // 20 shares 200
-      'Q', 'Q', 'Q', ' ', ' ', ' ', ' ', ' ',          // 24 stock "QQQ"
+      'Q',  'Q',  'Q',  ' ',  ' ',  ' ',  ' ',  ' ',   // 24 stock "QQQ"
       0x00, 0x00, 0x27, 0x10,                          // 32 price 1.0000 -> 10,000
-      'M', 'S', 'C', 'O',                              // 36 attribution "MSCO"
+      'M',  'S',  'C',  'O',                           // 36 attribution "MSCO"
   };
   const uint8_t a[] = {
-      'A', 0x00, 0x07, 0x00, 0x00, 0x1F, 0x1A, 0xCE, 0xDB, 0x55, 0x54,  // header as above
+      'A',  0x00, 0x07, 0x00, 0x00, 0x1F, 0x1A, 0xCE, 0xDB, 0x55, 0x54,  // header as above
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2B,                    // order reference 43
-      'B', 0x00, 0x00, 0x00, 0x64,                                       // buy 100
-      'Q', 'Q', 'Q', ' ', ' ', ' ', ' ', ' ',                            // stock "QQQ"
+      'B',  0x00, 0x00, 0x00, 0x64,                                      // buy 100
+      'Q',  'Q',  'Q',  ' ',  ' ',  ' ',  ' ',  ' ',                     // stock "QQQ"
       0x00, 0x00, 0x27, 0x0F,                                            // price 9,999
   };
   Capture<AddOrder> addOnly;

@@ -48,13 +48,12 @@ constexpr uint64_t kFirst = 484'311'999;
 
 // ITCH messages used as block payloads.
 #define MSG_S 'S', 0x00, 0x00, 0x00, 0x02, 0x09, 0xD2, 0x92, 0x29, 0xE0, 0x00, 'O'  // 12 bytes
-#define MSG_D                                                                           \
-  'D', 0x0B, 0xE1, 0x00, 0x00, 0x1F, 0x1A, 0xCE, 0xD9, 0xF0, 0xE6, 0x00, 0x00, 0x00, \
-      0x00, 0x00, 0x4A, 0x07, 0xEE  // 19 bytes
-#define MSG_A                                                                           \
-  'A', 0x1D, 0x52, 0x00, 0x00, 0x37, 0x24, 0xE0, 0x5A, 0x40, 0xA1, 0x00, 0x00, 0x00, \
-      0x00, 0x1A, 0x0A, 0xF5, 0xBC, 'S', 0x00, 0x00, 0x01, 0x90, 'T', 'V', 'I', 'X', \
-      ' ', ' ', ' ', ' ', 0x00, 0x03, 0xEE, 0x40  // 36 bytes
+#define MSG_D                                                                                                \
+  'D', 0x0B, 0xE1, 0x00, 0x00, 0x1F, 0x1A, 0xCE, 0xD9, 0xF0, 0xE6, 0x00, 0x00, 0x00, 0x00, 0x00, 0x4A, 0x07, \
+      0xEE  // 19 bytes
+#define MSG_A                                                                                                      \
+  'A', 0x1D, 0x52, 0x00, 0x00, 0x37, 0x24, 0xE0, 0x5A, 0x40, 0xA1, 0x00, 0x00, 0x00, 0x00, 0x1A, 0x0A, 0xF5, 0xBC, \
+      'S', 0x00, 0x00, 0x01, 0x90, 'T', 'V', 'I', 'X', ' ', ' ', ' ', ' ', 0x00, 0x03, 0xEE, 0x40  // 36 bytes
 
 const std::vector<uint8_t> kS = {MSG_S};
 const std::vector<uint8_t> kD = {MSG_D};
@@ -66,9 +65,11 @@ TEST_CASE("mold: one message", "[mold]") {
   const uint8_t packet[] = {
       SESSION_000007525B,  // 0  session
       SEQ_484311999,       // 10 sequence of the first message
-      0x00, 0x01,          // 18 message count 1
-      0x00, 0x0C,          // 20 block length 12
-      MSG_S,               // 22 the message
+      0x00,
+      0x01,  // 18 message count 1
+      0x00,
+      0x0C,   // 20 block length 12
+      MSG_S,  // 22 the message
   };
   static_assert(sizeof packet == 20 + 2 + 12);
   const Parsed p = parse(packet);
@@ -88,10 +89,17 @@ TEST_CASE("mold: three messages get consecutive sequence numbers", "[mold]") {
   const uint8_t packet[] = {
       SESSION_000007525B,  // 0  session
       SEQ_484311999,       // 10 sequence
-      0x00, 0x03,          // 18 count 3
-      0x00, 0x0C, MSG_S,   // 20 block 1: 12 bytes
-      0x00, 0x13, MSG_D,   // 34 block 2: 19 bytes
-      0x00, 0x24, MSG_A,   // 55 block 3: 36 bytes
+      0x00,
+      0x03,  // 18 count 3
+      0x00,
+      0x0C,
+      MSG_S,  // 20 block 1: 12 bytes
+      0x00,
+      0x13,
+      MSG_D,  // 34 block 2: 19 bytes
+      0x00,
+      0x24,
+      MSG_A,  // 55 block 3: 36 bytes
   };
   static_assert(sizeof packet == 20 + 14 + 21 + 38);
   const Parsed p = parse(packet);
@@ -167,9 +175,14 @@ TEST_CASE("mold: a count beyond the blocks present is Overrun, earlier blocks de
   const uint8_t packet[] = {
       SESSION_000007525B,  // 0  session
       SEQ_484311999,       // 10 sequence
-      0x00, 0x03,          // 18 count 3, but only two blocks follow
-      0x00, 0x0C, MSG_S,   // 20 block 1
-      0x00, 0x13, MSG_D,   // 34 block 2, ends exactly at the end of the packet
+      0x00,
+      0x03,  // 18 count 3, but only two blocks follow
+      0x00,
+      0x0C,
+      MSG_S,  // 20 block 1
+      0x00,
+      0x13,
+      MSG_D,  // 34 block 2, ends exactly at the end of the packet
   };
   const Parsed p = parse(packet);
   CHECK(p.result.kind == PacketKind::Overrun);
@@ -186,11 +199,20 @@ TEST_CASE("mold: a count beyond the blocks present is Overrun, earlier blocks de
 TEST_CASE("mold: a block running past the end is Overrun, earlier blocks delivered", "[mold]") {
   SECTION("the message is cut") {
     const uint8_t packet[] = {
-        SESSION_000007525B,                      // 0  session
-        SEQ_484311999,                           // 10 sequence
-        0x00, 0x02,                              // 18 count 2
-        0x00, 0x0C, MSG_S,                       // 20 block 1
-        0x00, 0x24, 'A', 0x1D, 0x52, 0x00, 0x00  // 34 block 2 says 36 bytes, 5 follow
+        SESSION_000007525B,  // 0  session
+        SEQ_484311999,       // 10 sequence
+        0x00,
+        0x02,  // 18 count 2
+        0x00,
+        0x0C,
+        MSG_S,  // 20 block 1
+        0x00,
+        0x24,
+        'A',
+        0x1D,
+        0x52,
+        0x00,
+        0x00  // 34 block 2 says 36 bytes, 5 follow
     };
     const Parsed p = parse(packet);
     CHECK(p.result.kind == PacketKind::Overrun);
@@ -203,9 +225,12 @@ TEST_CASE("mold: a block running past the end is Overrun, earlier blocks deliver
     const uint8_t packet[] = {
         SESSION_000007525B,  // 0  session
         SEQ_484311999,       // 10 sequence
-        0x00, 0x02,          // 18 count 2
-        0x00, 0x0C, MSG_S,   // 20 block 1
-        0x00,                // 34 one byte of block 2's length
+        0x00,
+        0x02,  // 18 count 2
+        0x00,
+        0x0C,
+        MSG_S,  // 20 block 1
+        0x00,   // 34 one byte of block 2's length
     };
     const Parsed p = parse(packet);
     CHECK(p.result.kind == PacketKind::Overrun);
@@ -217,8 +242,11 @@ TEST_CASE("mold: a block running past the end is Overrun, earlier blocks deliver
     const uint8_t packet[] = {
         SESSION_000007525B,  // 0  session
         SEQ_484311999,       // 10 sequence
-        0x00, 0x01,          // 18 count 1
-        0xFF, 0xFF, MSG_S,   // 20 length 65535, 12 bytes follow
+        0x00,
+        0x01,  // 18 count 1
+        0xFF,
+        0xFF,
+        MSG_S,  // 20 length 65535, 12 bytes follow
     };
     const Parsed p = parse(packet);
     CHECK(p.result.kind == PacketKind::Overrun);
@@ -237,9 +265,13 @@ TEST_CASE("mold: a zero-length block is delivered, and decodes as Empty", "[mold
   const uint8_t packet[] = {
       SESSION_000007525B,  // 0  session
       SEQ_484311999,       // 10 sequence
-      0x00, 0x02,          // 18 count 2
-      0x00, 0x00,          // 20 block 1: length 0
-      0x00, 0x0C, MSG_S,   // 22 block 2
+      0x00,
+      0x02,  // 18 count 2
+      0x00,
+      0x00,  // 20 block 1: length 0
+      0x00,
+      0x0C,
+      MSG_S,  // 22 block 2
   };
   const Parsed p = parse(packet);
   CHECK(p.result.kind == PacketKind::Messages);
@@ -249,7 +281,8 @@ TEST_CASE("mold: a zero-length block is delivered, and decodes as Empty", "[mold
   CHECK(p.blocks[0].bytes.empty());
   CHECK(p.blocks[1].sequence == kFirst + 1);
   CHECK(p.blocks[1].bytes == kS);
-  struct None {} none;
+  struct None {
+  } none;
   CHECK(fh::itch::decode(p.blocks[0].where, 0, none) == fh::itch::DecodeStatus::Empty);
   CHECK(fh::itch::decode(p.blocks[1].where, 12, none) == fh::itch::DecodeStatus::Ok);
 }
@@ -258,9 +291,14 @@ TEST_CASE("mold: bytes after the last block are Trailing, the blocks still deliv
   const uint8_t packet[] = {
       SESSION_000007525B,  // 0  session
       SEQ_484311999,       // 10 sequence
-      0x00, 0x01,          // 18 count 1
-      0x00, 0x0C, MSG_S,   // 20 block 1
-      0xDE, 0xAD, 0xBE,    // 34 three stray bytes
+      0x00,
+      0x01,  // 18 count 1
+      0x00,
+      0x0C,
+      MSG_S,  // 20 block 1
+      0xDE,
+      0xAD,
+      0xBE,  // 34 three stray bytes
   };
   const Parsed p = parse(packet);
   CHECK(p.result.kind == PacketKind::Trailing);
@@ -273,8 +311,13 @@ TEST_CASE("mold: bytes after the last block are Trailing, the blocks still deliv
 
 TEST_CASE("mold: a heartbeat or end of session with bytes after it is Trailing", "[mold]") {
   SECTION("heartbeat") {
-    const uint8_t packet[] = {SESSION_000007525B, SEQ_484311999, 0x00, 0x00,  // count 0
-                              0x00, 0x0C, MSG_S};                             // a block anyway
+    const uint8_t packet[] = {SESSION_000007525B,
+                              SEQ_484311999,
+                              0x00,
+                              0x00,  // count 0
+                              0x00,
+                              0x0C,
+                              MSG_S};  // a block anyway
     const Parsed p = parse(packet);
     CHECK(p.result.kind == PacketKind::Trailing);
     CHECK(p.result.malformed());
@@ -318,10 +361,10 @@ TEST_CASE("mold: session trimming", "[mold]") {
 
 TEST_CASE("mold: PacketCounters", "[mold]") {
   PacketCounters c;
-  const PacketKind kinds[] = {PacketKind::Messages,  PacketKind::Messages,     PacketKind::Messages,
-                              PacketKind::Heartbeat, PacketKind::Heartbeat,    PacketKind::EndOfSession,
-                              PacketKind::Truncated, PacketKind::Overrun,      PacketKind::Overrun,
-                              PacketKind::Trailing,  PacketKind::Trailing,     PacketKind::Trailing};
+  const PacketKind kinds[] = {PacketKind::Messages,  PacketKind::Messages,  PacketKind::Messages,
+                              PacketKind::Heartbeat, PacketKind::Heartbeat, PacketKind::EndOfSession,
+                              PacketKind::Truncated, PacketKind::Overrun,   PacketKind::Overrun,
+                              PacketKind::Trailing,  PacketKind::Trailing,  PacketKind::Trailing};
   for (PacketKind k : kinds) c.count(k);
   CHECK(c.packets == 12);
   CHECK(c.heartbeats == 2);
@@ -373,10 +416,10 @@ TEST_CASE("mold: PacketBuilder round trip", "[mold]") {
   CHECK(packet.data() == buffer.data());
 
   const std::vector<uint8_t> expectedHeader = {
-      'S', 'E', 'S', 'S', '1', ' ', ' ', ' ', ' ', ' ',  // session padded with spaces
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8,    // sequence 1000
-      0x00, 0x04,                                        // count 4
-      0x00, 0x0C,                                        // first block's length
+      'S',  'E',  'S',  'S',  '1',  ' ',  ' ',  ' ',  ' ', ' ',  // session padded with spaces
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8,            // sequence 1000
+      0x00, 0x04,                                                // count 4
+      0x00, 0x0C,                                                // first block's length
   };
   CHECK(std::vector<uint8_t>(packet.begin(), packet.begin() + 22) == expectedHeader);
 

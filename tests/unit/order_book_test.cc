@@ -236,8 +236,9 @@ TEST_CASE("book: prices are i64 in 1e-9 on the venue's grid, negative ones too",
   REQUIRE(books.level(5, Side::Bid, 0).price == lowest);
   REQUIRE(books.level(5, Side::Ask, 0).price == highest);
   // Off the grid, beyond it, or far beyond (where the arithmetic wraps): refused, counted, marked.
-  for (const fh::book::Price bad : std::initializer_list<fh::book::Price>{cent / 2, 3 * cent + 1, -1, highest + cent, lowest - cent, highest + 2 * cent,
-                                    fh::book::Price{1} << 62, INT64_MAX, INT64_MIN, INT64_MIN + cent}) {
+  for (const fh::book::Price bad : std::initializer_list<fh::book::Price>{
+           cent / 2, 3 * cent + 1, -1, highest + cent, lowest - cent, highest + 2 * cent, fh::book::Price{1} << 62,
+           INT64_MAX, INT64_MIN, INT64_MIN + cent}) {
     INFO("price " << bad);
     REQUIRE(books.add(6, 20, Side::Ask, 1, bad).status == Status::BadPrice);
   }
@@ -253,16 +254,16 @@ TEST_CASE("book: prices are i64 in 1e-9 on the venue's grid, negative ones too",
 }
 
 TEST_CASE("book: any tick from 1 to 2^32 - 1 maps prices exactly", "[book]") {
-  for (const fh::book::Price tick : {fh::book::Price{1}, fh::book::Price{2}, fh::book::Price{3},
-                                     fh::book::Price{100'000}, fh::book::Price{1} << 20, fh::book::Price{999'999'937},
-                                     fh::book::Price{UINT32_MAX}}) {
+  for (const fh::book::Price tick :
+       {fh::book::Price{1}, fh::book::Price{2}, fh::book::Price{3}, fh::book::Price{100'000}, fh::book::Price{1} << 20,
+        fh::book::Price{999'999'937}, fh::book::Price{UINT32_MAX}}) {
     INFO("tick " << tick);
     BookConfig c = smallConfig();
     c.priceTick = tick;
     OrderBooks books(c);
     uint64_t ref = 0;
-    for (const int64_t ticks : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{INT32_MAX}, int64_t{INT32_MIN},
-                                int64_t{123'456'789}}) {
+    for (const int64_t ticks :
+         {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{INT32_MAX}, int64_t{INT32_MIN}, int64_t{123'456'789}}) {
       REQUIRE(books.add(1, ++ref, Side::Bid, 1, ticks * tick).status == Status::Ok);
       REQUIRE(books.findOrder(ref)->price == ticks * tick);
     }
@@ -284,8 +285,7 @@ TEST_CASE("book: the level arena splits and merges its blocks", "[book]") {
   for (uint64_t ref = 1; ref <= 16; ++ref) REQUIRE(books.remove(ref).status == Status::Ok);
   // Freed blocks merge back: one side can now grow to a 32-slot block (which
   // needs the 16-slot one it grows from, both at once) but not to 64.
-  for (uint32_t i = 0; i < 32; ++i)
-    REQUIRE(books.add(40, 100 + i, Side::Ask, 1, px(1000 + i)).status == Status::Ok);
+  for (uint32_t i = 0; i < 32; ++i) REQUIRE(books.add(40, 100 + i, Side::Ask, 1, px(1000 + i)).status == Status::Ok);
   REQUIRE(books.add(40, 200, Side::Ask, 1, px(5000)).status == Status::LevelStoreFull);
   REQUIRE(books.depth(40, Side::Ask) == 32);
   REQUIRE(books.add(41, 500, Side::Ask, 1, px(1)).status == Status::Ok);  // the 4 slots beside it

@@ -164,7 +164,7 @@ TEST_CASE("sequencer: heartbeats, a hole they reveal, end of session, a new sess
   Out out;
   Sequencer a({.heldPackets = 4, .gapTimeoutNs = 100}, out);
   a.packet(0, packet(0), 0);
-  a.packet(0, control(4, 0), 1);  // heartbeat: next is 4, nothing missing
+  a.packet(0, control(4, 0), 1);   // heartbeat: next is 4, nothing missing
   a.packet(0, control(10, 0), 2);  // next is 10: 4..9 went missing
   a.idle(50);
   CHECK(out.gaps.empty());
@@ -210,9 +210,9 @@ TEST_CASE("sequencer: one packet of another session changes nothing but a counte
   Out out;
   Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000}, out);
   a.packet(0, packet(0), 0);
-  a.packet(0, packet(2), 1);                 // held: 4..6 missing
-  a.packet(1, packet(0, "OTHERSESSN"), 2);   // a stray packet: not evidence
-  a.packet(1, packet(1), 3);                 // line B fills the hole
+  a.packet(0, packet(2), 1);                // held: 4..6 missing
+  a.packet(1, packet(0, "OTHERSESSN"), 2);  // a stray packet: not evidence
+  a.packet(1, packet(1), 3);                // line B fills the hole
   CHECK(out.sequences == range(1, 9));
   CHECK(out.gaps.empty());
   CHECK(a.counters().foreignPackets == 1);
@@ -225,12 +225,12 @@ TEST_CASE("sequencer: a new session on both lines, skewed, is accepted once both
   Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000}, out);
   a.packet(0, packet(0), 0);
   a.packet(1, packet(0), 1);
-  a.packet(0, packet(2), 2);                 // held: the old session owes 4..6
-  a.packet(0, packet(0, "SESSION002"), 3);   // line A moved on first
+  a.packet(0, packet(2), 2);                // held: the old session owes 4..6
+  a.packet(0, packet(0, "SESSION002"), 3);  // line A moved on first
   a.packet(0, packet(1, "SESSION002"), 4);
   CHECK(a.counters().foreignPackets == 2);
   CHECK(out.sequences == range(1, 3));
-  a.packet(1, packet(0, "SESSION002"), 5);   // line B agrees: accepted
+  a.packet(1, packet(0, "SESSION002"), 5);  // line B agrees: accepted
   CHECK(a.counters().sessionChanges == 1);
   CHECK(out.newSessions == 1);
   // The old session's hole is lost and its held packet went out first.
@@ -250,17 +250,17 @@ TEST_CASE("sequencer: a one-line feed takes a new session after three packets in
   Sequencer a({.lines = 1}, out);
   a.packet(0, packet(0), 0);
   a.packet(0, packet(5, "SESSION002"), 1);
-  a.packet(0, packet(1), 2);                  // the old session again: evidence starts over
+  a.packet(0, packet(1), 2);  // the old session again: evidence starts over
   a.packet(0, packet(5, "SESSION002"), 3);
   a.packet(0, packet(6, "SESSION002"), 4);
   CHECK(a.counters().sessionChanges == 0);
-  a.packet(0, packet(7, "SESSION002"), 5);    // third in a row: accepted from 16, the lowest it showed
+  a.packet(0, packet(7, "SESSION002"), 5);  // third in a row: accepted from 16, the lowest it showed
   CHECK(a.counters().sessionChanges == 1);
   CHECK(a.counters().foreignPackets == 3);
   CHECK(out.newSessions == 1);
   CHECK(out.joins == std::vector<uint64_t>{16});
   CHECK(a.counters().joinedAt == 16);
-  a.idle(10'000'000);                          // 16..21 were dropped as evidence: lost
+  a.idle(10'000'000);  // 16..21 were dropped as evidence: lost
   REQUIRE(out.gaps.size() == 1);
   CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{16, 6});
   CHECK(out.sequences.back() == 24);
@@ -360,13 +360,13 @@ TEST_CASE("sequencer: an unanswered request is sent again, then to the next serv
   Recovering a(recovering(2), out, &ch);
   a.packet(0, packet(0), 0);
   a.packet(0, packet(2), 10);
-  a.idle(1010);                 // request 1 to server 0, deadline +10 µs
-  a.idle(11'000);               // not yet
-  a.idle(11'020);               // again, the wait doubled to 20 µs
-  a.idle(31'030);               // attempts to server 0 used up: server 1
-  a.idle(41'040);               // again on server 1 (20 µs)
+  a.idle(1010);    // request 1 to server 0, deadline +10 µs
+  a.idle(11'000);  // not yet
+  a.idle(11'020);  // again, the wait doubled to 20 µs
+  a.idle(31'030);  // attempts to server 0 used up: server 1
+  a.idle(41'040);  // again on server 1 (20 µs)
   CHECK(out.gaps.empty());
-  a.idle(61'050);               // every server tried: lost
+  a.idle(61'050);  // every server tried: lost
   std::vector<uint32_t> servers;
   for (const Request& r : ch.sent) servers.push_back(r.server);
   CHECK(servers == std::vector<uint32_t>{0, 0, 1, 1});
@@ -449,8 +449,7 @@ TEST_CASE("sequencer: a large hole is asked for in pieces, a bounded number at o
   checkAccounting(a.counters());
 }
 
-TEST_CASE("sequencer: random loss on both lines, a server that answers: every message once, in order",
-          "[sequencer]") {
+TEST_CASE("sequencer: random loss on both lines, a server that answers: every message once, in order", "[sequencer]") {
   Out out;
   Channel ch;
   auto config = recovering(1, 0xFFFE);
@@ -462,7 +461,7 @@ TEST_CASE("sequencer: random loss on both lines, a server that answers: every me
   const uint64_t packets = 5000;
   for (uint64_t k = 0; k < packets; ++k) {
     now += 300;
-    if (k == 0 || rng() % 20 != 0) a.packet(0, packet(k), now);  // 5% lost on A
+    if (k == 0 || rng() % 20 != 0) a.packet(0, packet(k), now);       // 5% lost on A
     if (k == 0 || rng() % 20 != 0) a.packet(1, packet(k), now + 50);  // and, independently, on B
     // The server answers each request a little later, from the whole day.
     for (; answered < ch.sent.size(); ++answered) {
@@ -482,7 +481,8 @@ TEST_CASE("sequencer: random loss on both lines, a server that answers: every me
     a.idle(now + 1000 * uint64_t(t) * 10);
     for (; answered < ch.sent.size(); ++answered) {
       const Request r = ch.sent[answered];
-      a.retransmission(reply(r.first, std::min<uint64_t>(r.count, 3 * packets + 1 - r.first)), now + 1000 * uint64_t(t) * 10 + 1);
+      a.retransmission(reply(r.first, std::min<uint64_t>(r.count, 3 * packets + 1 - r.first)),
+                       now + 1000 * uint64_t(t) * 10 + 1);
     }
   }
   CHECK(out.sequences == range(1, 3 * packets));
@@ -548,8 +548,8 @@ TEST_CASE("sequencer: the part of a hole no server has is lost alone; the parts 
   CHECK(ch.sent[1] == Request{0, "SESSION001", 7, 3});
   a.retransmission(reply(7, 3), 1100);  // only the second part comes
   CHECK(out.sequences == range(1, 3));
-  a.idle(11'100);                       // the first part again
-  a.idle(31'200);                       // and given up
+  a.idle(11'100);  // the first part again
+  a.idle(31'200);  // and given up
   REQUIRE(out.gaps.size() == 1);
   CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{4, 3});
   auto want = range(1, 3);
@@ -567,9 +567,9 @@ TEST_CASE("sequencer: a full store gives up only the holes before the packet tha
           "[sequencer]") {
   Out out;
   Sequencer a({.heldPackets = 4, .gapTimeoutNs = 1'000'000'000}, out);
-  a.packet(0, packet(0), 0);                           // 1..3
+  a.packet(0, packet(0), 0);                                    // 1..3
   for (uint64_t k = 3; k <= 6; ++k) a.packet(0, packet(k), k);  // 10..21 held: the store is full
-  a.packet(1, packet(2), 10);                          // B, lagging: 7..9
+  a.packet(1, packet(2), 10);                                   // B, lagging: 7..9
   REQUIRE(out.gaps.size() == 1);
   CHECK(out.gaps[0] == std::pair<uint64_t, uint64_t>{4, 3});  // only 4..6
   auto want = range(1, 3);
@@ -582,8 +582,8 @@ TEST_CASE("sequencer: a full store gives up only the holes before the packet tha
 TEST_CASE("sequencer: a packet too large to hold loses only what is missing before it", "[sequencer]") {
   Out out;
   Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000'000}, out);
-  a.packet(0, packet(0), 0);    // 1..3
-  a.packet(0, packet(4), 1);    // 13..15 held
+  a.packet(0, packet(0), 0);  // 1..3
+  a.packet(0, packet(4), 1);  // 13..15 held
   // 7..9 in a packet larger than a hold slot (a jumbo frame): the messages 4..6 before it are lost, not it.
   std::vector<uint8_t> big(3000);
   fh::mold::PacketBuilder b(big, "SESSION001", 7);
@@ -616,12 +616,12 @@ TEST_CASE("sequencer: a packet too large to hold loses only what is missing befo
 TEST_CASE("sequencer: a malformed held copy does not make the other line's good copy a duplicate", "[sequencer]") {
   Out out;
   Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1'000'000'000}, out);
-  a.packet(0, packet(0), 0);                 // 1..3
-  std::vector<uint8_t> cut = packet(2);      // 7..9, cut after message 7
+  a.packet(0, packet(0), 0);             // 1..3
+  std::vector<uint8_t> cut = packet(2);  // 7..9, cut after message 7
   cut.resize(20 + 7 + 3);
   a.packet(0, cut, 1);
-  a.packet(1, packet(2), 2);                 // B's good copy of 7..9
-  a.packet(1, packet(1), 3);                 // and 4..6
+  a.packet(1, packet(2), 2);  // B's good copy of 7..9
+  a.packet(1, packet(1), 3);  // and 4..6
   CHECK(out.sequences == range(1, 9));
   CHECK(out.gaps.empty());
   CHECK(a.counters().line[0].malformed == 1);
@@ -636,20 +636,20 @@ TEST_CASE("sequencer: the oldest hole gets its request even while younger ones h
   config.retransmission.attempts = 1;
   config.retransmission.inFlight = 1;
   Recovering a(config, out, &ch);
-  a.packet(0, packet(0), 0);     // 1..3
-  a.packet(0, packet(4), 10);    // 13..15: 4..12 missing
-  a.packet(1, packet(2), 900);   // B brings 7..9 late: holes 4..6 (due at 1900) and 10..12 (due at 1010)
+  a.packet(0, packet(0), 0);    // 1..3
+  a.packet(0, packet(4), 10);   // 13..15: 4..12 missing
+  a.packet(1, packet(2), 900);  // B brings 7..9 late: holes 4..6 (due at 1900) and 10..12 (due at 1010)
   a.idle(1010);
   REQUIRE(ch.sent.size() == 1);
   CHECK(ch.sent[0].first == 10);
-  a.idle(1900);                  // 4..6 is due, but the one slot is taken
-  a.idle(11'010);                // the younger request times out (and is given up)
+  a.idle(1900);    // 4..6 is due, but the one slot is taken
+  a.idle(11'010);  // the younger request times out (and is given up)
   a.idle(21'100);
   bool askedOldest = false;
   for (const Request& r : ch.sent) askedOldest = askedOldest || r.first == 4;
   CHECK(askedOldest);
   a.idle(200'000);
-  CHECK(out.gaps.size() == 2);   // neither was answered: both lost, in order
+  CHECK(out.gaps.size() == 2);  // neither was answered: both lost, in order
   CHECK(out.sequences.back() == 15);
   CHECK_FALSE(a.awaitingReplies());
 }
@@ -659,8 +659,8 @@ TEST_CASE("sequencer: a request the lines answered is dropped at once, not kept 
   Channel ch;
   Recovering a(recovering(1), out, &ch);
   a.packet(0, packet(0), 0);
-  a.packet(0, packet(2), 10);    // 4..6 missing
-  a.packet(0, packet(4), 20);    // 10..12 missing too
+  a.packet(0, packet(2), 10);  // 4..6 missing
+  a.packet(0, packet(4), 20);  // 10..12 missing too
   a.idle(1030);
   REQUIRE(ch.sent.size() == 2);
   a.packet(1, packet(3), 1040);  // B brings 10..12: held behind 4..6

@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "process.h"
-#include "shm_fixture.h"
 #include "shm/consumer.h"
 #include "shm/fh_consumer.h"
 #include "shm/histogram.h"
 #include "shm/writer.h"
+#include "shm_fixture.h"
 
 namespace {
 
@@ -104,9 +104,12 @@ std::vector<uint8_t> recordBytes(uint64_t i) {
     return b;
   };
   switch (i % 3) {
-    case 0: return bytesOf(mboFor(i));
-    case 1: return bytesOf(mbp1For(i));
-    default: return bytesOf(statusFor(i));
+    case 0:
+      return bytesOf(mboFor(i));
+    case 1:
+      return bytesOf(mbp1For(i));
+    default:
+      return bytesOf(statusFor(i));
   }
 }
 
@@ -126,8 +129,8 @@ struct Seen {
 void collect(const fh_tick* t, void* user) {
   auto* seen = static_cast<std::vector<Seen>*>(user);
   const auto* p = static_cast<const uint8_t*>(t->record);
-  seen->push_back({t->index, t->rtype, std::vector<uint8_t>(p, p + t->length), t->mbo != nullptr,
-                   t->mbp1 != nullptr, t->status != nullptr});
+  seen->push_back({t->index, t->rtype, std::vector<uint8_t>(p, p + t->length), t->mbo != nullptr, t->mbp1 != nullptr,
+                   t->status != nullptr});
   // The typed views are the same bytes under the C mirrors.
   if (t->mbo != nullptr) {
     const rec::MboMsg want = mboFor(t->index);
@@ -378,8 +381,8 @@ TEST_CASE("shm C ABI: books are the writer's, level for level", "[shm][c-abi]") 
   RegionWriter writer(smallRegion(dir));
   Handle h;
   REQUIRE(open(dir, "t", h) == FH_OK);
-  const fh::shm::Level bids[] = {{189'5000'00000, 300, 2, 0}, {189'4900'00000, 100, 1, 0}, {98, 30, 3, 0},
-                                 {97, 1, 1, 0},               {96, 2, 1, 0}};
+  const fh::shm::Level bids[] = {
+      {189'5000'00000, 300, 2, 0}, {189'4900'00000, 100, 1, 0}, {98, 30, 3, 0}, {97, 1, 1, 0}, {96, 2, 1, 0}};
   const fh::shm::Level asks[] = {{189'5100'00000, 200, 1, 0}};
   fh::shm::BookFields f{};
   f.lastSequence = 42;
@@ -527,7 +530,8 @@ TEST_CASE("shm C ABI: a lapped reader is told exactly how many records it skippe
     return tail + (room < frame ? room : 0) + frame;
   };
   uint64_t next = published;
-  for (const uint64_t cursor = writer.header().ringTail.load(); intentOf(next) <= cursor + capacity;) publish(writer, next++);
+  for (const uint64_t cursor = writer.header().ringTail.load(); intentOf(next) <= cursor + capacity;)
+    publish(writer, next++);
   const uint64_t whole = next - published;
   seen.clear();
   const fh_poll_result full = pollAll(h.c, seen);
@@ -537,7 +541,8 @@ TEST_CASE("shm C ABI: a lapped reader is told exactly how many records it skippe
   for (uint64_t i = 0; i < whole; ++i) CHECK(seen[i].index == published + i);
 
   const uint64_t at = next;
-  for (const uint64_t cursor = writer.header().ringTail.load(); intentOf(next) <= cursor + capacity;) publish(writer, next++);
+  for (const uint64_t cursor = writer.header().ringTail.load(); intentOf(next) <= cursor + capacity;)
+    publish(writer, next++);
   publish(writer, next++);
   seen.clear();
   REQUIRE(fh_consumer_poll(h.c, collect, &seen, 1000, &r) == FH_OK);
@@ -594,7 +599,7 @@ TEST_CASE("shm C ABI: a consumer re-attaches when a new writer replaces the regi
   int reattached = 7;
   REQUIRE(fh_consumer_refresh(h.c, &reattached) == FH_OK);
   CHECK(reattached == 0);  // nothing new
-  second.reset();  // one writer a name at a time
+  second.reset();          // one writer a name at a time
   RegionWriter third(smallRegion(dir));
   REQUIRE(fh_consumer_refresh(h.c, &reattached) == FH_OK);
   CHECK(reattached == 1);

@@ -80,7 +80,8 @@ Run finishWithin(pid_t pid, const TempDir& dir, const std::string& tag, int seco
 
 }  // namespace
 
-TEST_CASE("shm hardening: a region that does not fit is a clear error, and nothing is left behind", "[shm][hardening]") {
+TEST_CASE("shm hardening: a region that does not fit is a clear error, and nothing is left behind",
+          "[shm][hardening]") {
   if (::geteuid() != 0) {
     WARN("skipped: mounting a small tmpfs needs root (CI runs as root)");
     return;
@@ -94,12 +95,11 @@ TEST_CASE("shm hardening: a region that does not fit is a clear error, and nothi
     ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
   } unmount{small.string()};
   TempDir logs;
-  const pid_t pid = fh::test::start(
-      "fhd",
-      {"--replay", fh::test::testdata("bx_sample_20191230.NASDAQ_ITCH50"), "--exit-when-done", "--shm", "x",
-       "--shm-dir", small.string(), "--ring-mib", "1", "--max-instruments", "2", "--max-orders", "1024",
-       "--max-levels", "1024"},
-      logs, "fhd");
+  const pid_t pid = fh::test::start("fhd",
+                                    {"--replay", fh::test::testdata("bx_sample_20191230.NASDAQ_ITCH50"),
+                                     "--exit-when-done", "--shm", "x", "--shm-dir", small.string(), "--ring-mib", "1",
+                                     "--max-instruments", "2", "--max-orders", "1024", "--max-levels", "1024"},
+                                    logs, "fhd");
   const Run r = finishWithin(pid, logs, "fhd", 30);
   INFO(r.err);
   CHECK(r.exited);  // not killed by SIGBUS
@@ -230,9 +230,7 @@ TEST_CASE("shm hardening: a FIFO, a link or another user's file at the path is r
 
 TEST_CASE("shm hardening: a region whose ring lies gives an error, never a hang", "[shm][hardening]") {
   TempDir dir;
-  {
-    RegionWriter w(fh::test::smallRegion(dir));
-  }
+  { RegionWriter w(fh::test::smallRegion(dir)); }
   // A valid header, ringTail = 64, ringLatest = 0 and a zeroed ring.
   const std::string path = (dir.path() / "t").string();
   const int fd = ::open(path.c_str(), O_RDWR);
@@ -273,12 +271,14 @@ TEST_CASE("shm hardening: a region whose ring lies gives an error, never a hang"
   fh_consumer* oldest = nullptr;
   REQUIRE(fh_consumer_open("t", &o, &oldest) == FH_OK);
   fh_poll_result pr;
-  CHECK(fh_consumer_poll(oldest, [](const fh_tick*, void*) {}, nullptr, 100, &pr) == FH_ERR_NOT_A_REGION);
+  CHECK(fh_consumer_poll(
+            oldest, [](const fh_tick*, void*) {}, nullptr, 100, &pr) == FH_ERR_NOT_A_REGION);
   fh_consumer_close(oldest);
   // And fhctl ends with an error instead of hanging, live or from the oldest.
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"tail", "--count", "1"}, {"tail", "--from-oldest", "--count", "1"}, {"stats"},
-        {"top", "--interval", "0.2", "--count", "1"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"tail", "--count", "1"},
+                                               {"tail", "--from-oldest", "--count", "1"},
+                                               {"stats"},
+                                               {"top", "--interval", "0.2", "--count", "1"}}) {
     std::vector<std::string> full = args;
     full.insert(full.end(), {"--shm", "t", "--shm-dir", dir.str()});
     TempDir logs;
@@ -333,7 +333,7 @@ TEST_CASE("shm hardening: sizes changed in the header after attach are not belie
   header.depth = 1000;
   header.counterCount = 200;
   auto* book = reinterpret_cast<fh::shm::BookHeader*>(reinterpret_cast<uint8_t*>(&header) + header.booksOffset +
-                                                       header.bookBytes);
+                                                      header.bookBytes);
   book->fields.bidLevels = 1000;
   auto snapshot = std::make_unique<fh::shm::BookSnapshot>();
   REQUIRE(c.copyBook(1, *snapshot) == fh::shm::CopyStatus::Ok);

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "process.h"
-#include "shm_fixture.h"
 #include "shm/consumer.h"
 #include "shm/writer.h"
+#include "shm_fixture.h"
 
 namespace {
 
@@ -70,7 +70,7 @@ TEST_CASE("shm: a region is created whole, 0640, and found by a consumer", "[shm
   TempDir dir;
   RegionConfig config = smallRegion(dir);
   RegionWriter writer(config);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat(writer.path().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0640);
   CHECK(size_t(st.st_size) == writer.header().totalBytes);

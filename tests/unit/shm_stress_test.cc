@@ -134,8 +134,8 @@ TEST_CASE("shm stress: one writer at full speed, reader processes, nothing torn"
   config.ringBytes = kRingBytes;
   fh::shm::RegionWriter writer(config);
 
-  void* shared = ::mmap(nullptr, sizeof(ReaderResult) * kReaders, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                        -1, 0);
+  void* shared =
+      ::mmap(nullptr, sizeof(ReaderResult) * kReaders, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   REQUIRE(shared != MAP_FAILED);
   auto* results = new (shared) ReaderResult[kReaders]{};
   int ready[2];
@@ -174,8 +174,8 @@ TEST_CASE("shm stress: one writer at full speed, reader processes, nothing torn"
   }
   for (int i = 0; i < kReaders; ++i) {
     const ReaderResult& r = results[i];
-    INFO("reader " << i << (i == 0 ? " (slow)" : "") << ": seen " << r.seen << ", lost " << r.lost << " in "
-                   << r.laps << " laps, " << r.bookCopies << " book copies");
+    INFO("reader " << i << (i == 0 ? " (slow)" : "") << ": seen " << r.seen << ", lost " << r.lost << " in " << r.laps
+                   << " laps, " << r.bookCopies << " book copies");
     CHECK(r.done == 1);
     CHECK(r.torn == 0);
     CHECK(r.backwards == 0);

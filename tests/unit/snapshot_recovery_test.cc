@@ -27,15 +27,17 @@ namespace shm = fh::shm;
 
 struct NullPublisher {
   uint64_t snapshotRecords = 0, recovered = 0, joining = 0;
-  void record(const fh::record::MboMsg& m) noexcept { snapshotRecords += (m.flags & fh::record::flags::kSnapshot) != 0; }
+  void record(const fh::record::MboMsg& m) noexcept {
+    snapshotRecords += (m.flags & fh::record::flags::kSnapshot) != 0;
+  }
   void record(const fh::record::Mbp1Msg&) noexcept {}
   void record(const fh::record::StatusMsg& s) noexcept {
     recovered += s.reason == fh::record::StatusReason::BookRecovered;
     joining += s.reason == fh::record::StatusReason::BookJoining;
   }
   void instrument(uint16_t, const char (&)[8], char) noexcept {}
-  void book(uint16_t, const shm::BookFields&, const shm::Level*, uint32_t, const shm::Level*, uint32_t,
-            shm::LevelRange, shm::LevelRange) noexcept {}
+  void book(uint16_t, const shm::BookFields&, const shm::Level*, uint32_t, const shm::Level*, uint32_t, shm::LevelRange,
+            shm::LevelRange) noexcept {}
   void prefetchBook(uint16_t, shm::LevelRange, shm::LevelRange) const noexcept {}
   uint32_t depth() const noexcept { return 10; }
 };
@@ -65,9 +67,8 @@ const Day& day() {
                 .exitCode == 0);
     const fh::capture::MappedFile file(path);
     Day out;
-    fh::capture::forEachRecord(file.bytes(), [&](uint64_t, const uint8_t* m, uint16_t n) {
-      out.messages.emplace_back(m, m + n);
-    });
+    fh::capture::forEachRecord(file.bytes(),
+                               [&](uint64_t, const uint8_t* m, uint16_t n) { out.messages.emplace_back(m, m + n); });
     return out;
   }();
   return d;
@@ -108,7 +109,7 @@ std::vector<uint8_t> snapshotAt(uint64_t next) {
     const auto locate = static_cast<uint16_t>(o.instrument);
     const auto itchPrice = static_cast<uint32_t>(o.price / fh::record::priceFromItch4(1));
     const size_t n = fh::itch::encodeAddOrder(msg, locate, 0, 0, ref, o.side == Side::Bid ? 'B' : 'S', o.shares,
-                                               std::string_view(in->symbol.data(), 8), itchPrice);
+                                              std::string_view(in->symbol.data(), 8), itchPrice);
     add(msg, n);
   }
   return blocks;

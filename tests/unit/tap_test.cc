@@ -62,8 +62,7 @@ TEST_CASE("tap: on while a capture holds its lock, off when it goes; packets com
   // Every size around the word and the header, on every line.
   std::vector<std::vector<uint8_t>> sent;
   for (size_t bytes : {0, 1, 7, 8, 9, 20, 1400, 9000}) sent.push_back(payload(bytes, static_cast<uint8_t>(bytes)));
-  for (size_t i = 0; i < sent.size(); ++i)
-    w.tap(static_cast<TapLine>(i % fh::shm::kTapLines), 1000 + i, sent[i]);
+  for (size_t i = 0; i < sent.size(); ++i) w.tap(static_cast<TapLine>(i % fh::shm::kTapLines), 1000 + i, sent[i]);
   for (size_t i = 0; i < sent.size(); ++i) {
     TapReader::Packet p;
     REQUIRE(reader->next(p));

@@ -758,7 +758,10 @@ void checkTotals(const Replay& r, const Expected& e) {
   // No file has a duplicate add, a bad locate or side, an execution beyond
   // the open shares, or a message on another locate than its order's; so
   // every A and F is an add.
-  const auto count = [&](char t) { const auto it = e.byType.find(t); return it == e.byType.end() ? 0 : it->second; };
+  const auto count = [&](char t) {
+    const auto it = e.byType.find(t);
+    return it == e.byType.end() ? 0 : it->second;
+  };
   CHECK(c.adds == count('A') + count('F'));
   CHECK(c.duplicateOrder == 0);
   CHECK(c.badInstrument == 0);
@@ -874,14 +877,14 @@ TEST_CASE("testdata: first A of elk_nasdaq.pcap, from its hex dump", "[testdata]
   CHECK(m.meta.fromPacket);
   CHECK(m.meta.receivedNs == 1'473'799'831'523'595'000ull);
   const auto a = viewOf<fh::itch::AddOrder>(m);
-  CHECK(a.locate() == 8164);        // 0x1fe4
+  CHECK(a.locate() == 8164);  // 0x1fe4
   CHECK(a.tracking() == 0);
   CHECK(a.timestamp() == 60'631'522'337'160ull);  // 0x3724e059e188
   CHECK(a.orderRef() == 436'925'880ull);          // 0x1a0af5b8
   CHECK(a.side() == 'B');
-  CHECK(a.shares() == 700);                       // 0x2bc
+  CHECK(a.shares() == 700);  // 0x2bc
   CHECK(a.stock() == "XIV");
-  CHECK(a.price() == 324'400);                    // 0x4f330
+  CHECK(a.price() == 324'400);  // 0x4f330
 }
 
 TEST_CASE("testdata: C and U of the snippet, from its hex dump", "[testdata]") {
@@ -893,14 +896,14 @@ TEST_CASE("testdata: C and U of the snippet, from its hex dump", "[testdata]") {
     CHECK(m.meta.sequence == 308);
     CHECK_FALSE(m.meta.fromPacket);
     const auto c = viewOf<fh::itch::OrderExecutedWithPrice>(m);
-    CHECK(c.locate() == 3672);                      // 0x0e58
+    CHECK(c.locate() == 3672);  // 0x0e58
     CHECK(c.tracking() == 1);
     CHECK(c.timestamp() == 34'200'000'995'068ull);  // 0x1f1acee91efc
     CHECK(c.orderRef() == 5'674'522ull);            // 0x56961a
     CHECK(c.executedShares() == 54);                // 0x36
     CHECK(c.matchNumber() == 53'496ull);            // 0xd0f8
     CHECK(c.printable() == 'N');
-    CHECK(c.executionPrice() == 404'300);           // 0x062b4c
+    CHECK(c.executionPrice() == 404'300);  // 0x062b4c
   }
   SECTION("the first U: record 5") {
     // xxd -s 89 -l 37: 0023 | 55 | 1154 | 0000 | 1f1a cedb 5554 |
@@ -908,7 +911,7 @@ TEST_CASE("testdata: C and U of the snippet, from its hex dump", "[testdata]") {
     const Message& m = nth(*r, 'U', 1);
     CHECK(m.meta.sequence == 5);
     const auto u = viewOf<fh::itch::OrderReplace>(m);
-    CHECK(u.locate() == 4436);                      // 0x1154
+    CHECK(u.locate() == 4436);  // 0x1154
     CHECK(u.tracking() == 0);
     CHECK(u.timestamp() == 34'200'000'091'476ull);  // 0x1f1acedb5554
     CHECK(u.originalOrderRef() == 5'588'594ull);    // 0x554672
@@ -972,11 +975,11 @@ TEST_CASE("testdata: a U in a nanosecond pcap with a VLAN tag and zeroed headers
   CHECK(m.session.empty());  // all-NUL session
   CHECK(m.meta.receivedNs == 1'692'711'000'000'001'318ull);
   const auto u = viewOf<fh::itch::OrderReplace>(m);
-  CHECK(u.locate() == 7603);                      // 0x1db3
+  CHECK(u.locate() == 7603);  // 0x1db3
   CHECK(u.tracking() == 0);
   CHECK(u.timestamp() == 34'199'999'836'649ull);  // 0x1f1aced771e9
   CHECK(u.originalOrderRef() == 15'108'479ull);   // 0xe6897f
   CHECK(u.newOrderRef() == 21'361'351ull);        // 0x0145f2c7
   CHECK(u.shares() == 100);
-  CHECK(u.price() == 1'062'600);                  // 0x1036c8
+  CHECK(u.price() == 1'062'600);  // 0x1036c8
 }

@@ -3,8 +3,8 @@
 #include <exception>
 #include <map>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "book/book_builder.h"
 #include "commands.h"
@@ -121,8 +121,8 @@ void printLadder(Output& out, const ShownBook& b, uint32_t depth) {
   std::snprintf(line, sizeof line, "%s (locate %u)%s", b.symbol.c_str(), b.locate, b.state.c_str());
   out.put(line);
   out.endLine();
-  std::snprintf(line, sizeof line, "  %6s %12s %12s | %-12s %12s %6s", "orders", "shares", "bid", "ask",
-                "shares", "orders");
+  std::snprintf(line, sizeof line, "  %6s %12s %12s | %-12s %12s %6s", "orders", "shares", "bid", "ask", "shares",
+                "orders");
   out.put(line);
   out.endLine();
   const size_t rows = std::min<size_t>(std::max(b.bids.size(), b.asks.size()), depth);

@@ -59,7 +59,8 @@ int runCapture(const CaptureOptions& options, const RegionOptions& region) {
   try {
     bool wanted[shm::kTapLines] = {};
     for (const std::string& l : options.lines) {
-      const auto* at = std::find_if(std::begin(kLineNames), std::end(kLineNames), [&](const char* n) { return l == n; });
+      const auto* at =
+          std::find_if(std::begin(kLineNames), std::end(kLineNames), [&](const char* n) { return l == n; });
       if (at == std::end(kLineNames)) {
         std::fprintf(stderr, "fhctl capture: --line %s: not a line (a, b, retransmission or snapshot)\n", l.c_str());
         return 2;
@@ -101,15 +102,16 @@ int runCapture(const CaptureOptions& options, const RegionOptions& region) {
       if (!wanted[l]) continue;
       const shm::TapEndpoints& e = tap.endpoints(static_cast<shm::TapLine>(l));
       const std::string description =
-          std::string(kLineTitles[l]) + (l == static_cast<uint32_t>(shm::TapLine::Snapshot) ? " (GLIMPSE over SoupBinTCP)" : "") + ", " + endpointText(e.srcAddr, e.srcPort) + " -> " +
-          endpointText(e.dstAddr, e.dstPort) + (e.protocol == 0 ? " (not configured)" : "");
+          std::string(kLineTitles[l]) +
+          (l == static_cast<uint32_t>(shm::TapLine::Snapshot) ? " (GLIMPSE over SoupBinTCP)" : "") + ", " +
+          endpointText(e.srcAddr, e.srcPort) + " -> " + endpointText(e.dstAddr, e.dstPort) +
+          (e.protocol == 0 ? " (not configured)" : "");
       interfaceOf[l] = out.addInterface(static_cast<uint16_t>(capture::LinkType::RawIp),
                                         "fh:" + region.name + ":" + kLineNames[l], description);
     }
 
     const uint64_t startNs = realtimeNs();
-    const uint64_t deadline =
-        options.seconds ? startNs + static_cast<uint64_t>(*options.seconds * 1e9) : UINT64_MAX;
+    const uint64_t deadline = options.seconds ? startNs + static_cast<uint64_t>(*options.seconds * 1e9) : UINT64_MAX;
     uint64_t written = 0, byLine[shm::kTapLines] = {}, skipped = 0;
     uint16_t ipId[shm::kTapLines] = {};
     uint32_t tcpSeq = 1;
@@ -156,11 +158,12 @@ int runCapture(const CaptureOptions& options, const RegionOptions& region) {
     const uint64_t lost = tap.lost();
     const uint64_t refused = consumer.tapHeader()->refused.load(std::memory_order_relaxed) - refusedBefore;
     const std::string lostText =
-        lost == 0 ? std::string() : std::to_string(lost) + " packets (of any line) lost: the capture fell behind the tap";
+        lost == 0 ? std::string()
+                  : std::to_string(lost) + " packets (of any line) lost: the capture fell behind the tap";
     for (uint32_t l = 0; l < shm::kTapLines; ++l)
       if (wanted[l])
-        out.statistics(interfaceOf[l], startNs, endNs, byLine[l],
-                       lost == 0 ? std::optional<uint64_t>(0) : std::nullopt, lostText);
+        out.statistics(interfaceOf[l], startNs, endNs, byLine[l], lost == 0 ? std::optional<uint64_t>(0) : std::nullopt,
+                       lostText);
     out.finish();
 
     std::string lines;
@@ -173,8 +176,7 @@ int runCapture(const CaptureOptions& options, const RegionOptions& region) {
     if (lost != 0) std::fprintf(stderr, " (the capture fell behind: a larger shm.tap_mib, or a faster disk)");
     if (refused != 0)
       std::fprintf(stderr, "; %llu too large for the tap's ring, not kept", static_cast<unsigned long long>(refused));
-    if (skipped != 0)
-      std::fprintf(stderr, "; %llu of other lines left out", static_cast<unsigned long long>(skipped));
+    if (skipped != 0) std::fprintf(stderr, "; %llu of other lines left out", static_cast<unsigned long long>(skipped));
     std::fprintf(stderr, "\n");
     return 0;
   } catch (const std::exception& e) {

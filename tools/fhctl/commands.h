@@ -22,7 +22,7 @@ struct BookOptions {
   std::string lineA, lineB;  // GROUP:PORT: a capture of the feed's lines, sequenced as fhd does live
   std::vector<std::string> symbols;
   uint32_t busiest = 0;  // when not 0: only the books with the most price levels, busiest first
-  uint32_t depth = 10;  // 0: every level
+  uint32_t depth = 10;   // 0: every level
   bool json = false;
   uint32_t maxOrders = 1u << 23;
   uint32_t maxLevels = 1u << 24;
@@ -73,18 +73,18 @@ int runTop(const TopOptions& options, const RegionOptions& region);
 
 // Prometheus's text format of the regions' counters, states and histograms (exporter.cc).
 struct ExporterOptions {
-  std::vector<std::string> regions;     // names of the regions; empty: the one of --shm
+  std::vector<std::string> regions;       // names of the regions; empty: the one of --shm
   std::string listen = "127.0.0.1:9464";  // HOST:PORT served at /metrics
-  std::optional<std::string> textfile;  // instead: write once to this file and exit
+  std::optional<std::string> textfile;    // instead: write once to this file and exit
 };
 int runExporter(const ExporterOptions& options, const RegionOptions& region);
 
 // The packets fhd's worker receives, from the region's capture tap, as pcapng (capture.cc).
 struct CaptureOptions {
-  std::string out;                  // FILE.pcapng; "-": standard output
-  std::optional<uint64_t> count;    // stop after this many packets written
-  std::optional<double> seconds;    // stop after this long
-  std::vector<std::string> lines;   // a, b, retransmission, snapshot; empty: all
+  std::string out;                 // FILE.pcapng; "-": standard output
+  std::optional<uint64_t> count;   // stop after this many packets written
+  std::optional<double> seconds;   // stop after this long
+  std::vector<std::string> lines;  // a, b, retransmission, snapshot; empty: all
 };
 int runCapture(const CaptureOptions& options, const RegionOptions& region);
 

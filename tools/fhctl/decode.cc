@@ -12,10 +12,14 @@ namespace {
 
 const char* packetProblem(mold::PacketKind k) {
   switch (k) {
-    case mold::PacketKind::Truncated: return "is shorter than the MoldUDP64 header";
-    case mold::PacketKind::Overrun: return "has message blocks that overrun its end";
-    case mold::PacketKind::Trailing: return "has bytes after its last message block";
-    default: return "is malformed";
+    case mold::PacketKind::Truncated:
+      return "is shorter than the MoldUDP64 header";
+    case mold::PacketKind::Overrun:
+      return "has message blocks that overrun its end";
+    case mold::PacketKind::Trailing:
+      return "has bytes after its last message block";
+    default:
+      return "is malformed";
   }
 }
 
@@ -53,8 +57,8 @@ class DecodeVisitor {
   void malformedPacket(uint64_t frame, const mold::PacketResult& r) {
     out_.flush();
     std::fprintf(stderr, "fhctl decode: %s: frame %llu: packet %s (count %u, %u complete blocks decoded)\n",
-                 options_.file.c_str(), static_cast<unsigned long long>(frame), packetProblem(r.kind),
-                 r.header.count, r.blocks);
+                 options_.file.c_str(), static_cast<unsigned long long>(frame), packetProblem(r.kind), r.header.count,
+                 r.blocks);
   }
 
   const itch::DecodeCounters& counters() const { return counters_; }

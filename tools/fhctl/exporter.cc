@@ -120,8 +120,8 @@ constexpr Gauge kGauges[] = {
     {"tap.attached", nullptr, 1},
 };
 
-constexpr const char* kLineCounters[] = {"packets", "messages", "applied",  "duplicates", "late",
-                                         "unparsed", "foreign", "silent", "silences"};
+constexpr const char* kLineCounters[] = {"packets",  "messages", "applied", "duplicates", "late",
+                                         "unparsed", "foreign",  "silent",  "silences"};
 
 void counterSample(Exposition& e, const std::string& feedLabel, std::string_view name, uint64_t value) {
   const std::string help = "fh region counter " + std::string(name);
@@ -289,8 +289,8 @@ int listenOn(const std::string& address) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (const int e = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), address.substr(colon + 1).c_str(), &hints,
-                                  &found);
+  if (const int e =
+          ::getaddrinfo(host.empty() ? nullptr : host.c_str(), address.substr(colon + 1).c_str(), &hints, &found);
       e != 0)
     throw std::runtime_error("--listen: '" + address + "': " + ::gai_strerror(e));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, ::freeaddrinfo);

@@ -25,12 +25,15 @@ int main(int argc, char** argv) {
   CLI::Option* fromOpt = bookCmd->add_option("--from", book.file, "capture to replay (BinaryFILE, pcap or pcapng)");
   bookCmd->add_option("SYMBOL", book.symbols, "only these symbols (as --symbol)");
   bookCmd->add_option("--port", book.port, "only UDP datagrams to this destination port");
-  CLI::Option* lineAOpt = bookCmd->add_option(
-      "--line-a", book.lineA, "GROUP:PORT of line A in a capture: its packets are sequenced (A/B, holes) as fhd does")
-      ->needs(fromOpt);
+  CLI::Option* lineAOpt =
+      bookCmd
+          ->add_option("--line-a", book.lineA,
+                       "GROUP:PORT of line A in a capture: its packets are sequenced (A/B, holes) as fhd does")
+          ->needs(fromOpt);
   bookCmd->add_option("--line-b", book.lineB, "GROUP:PORT of line B in the capture")->needs(lineAOpt);
-  bookCmd->add_option("--until", book.until,
-                      "apply messages up to this sequence number only (in a BinaryFILE: its position from 1)")
+  bookCmd
+      ->add_option("--until", book.until,
+                   "apply messages up to this sequence number only (in a BinaryFILE: its position from 1)")
       ->needs(fromOpt)
       ->excludes(lineAOpt);
   CLI::Option* symbolOpt = bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
@@ -42,7 +45,9 @@ int main(int argc, char** argv) {
   bookCmd->add_option("--shm", region.name, "region of the running fhd: /dev/shm/NAME")
       ->capture_default_str()
       ->excludes(fromOpt);
-  bookCmd->add_option("--shm-dir", region.directory, "directory of the region")->capture_default_str()->excludes(fromOpt);
+  bookCmd->add_option("--shm-dir", region.directory, "directory of the region")
+      ->capture_default_str()
+      ->excludes(fromOpt);
   bookCmd->add_option("--max-orders", book.maxOrders, "size of the order store")
       ->check(CLI::Range(16u, 1u << 30))
       ->capture_default_str();
@@ -102,8 +107,9 @@ int main(int argc, char** argv) {
 
   fh::ctl::CaptureOptions capture;
   CLI::App* captureCmd = app.add_subcommand(
-      "capture", "Write the feed packets fhd's worker receives (its capture tap) to a pcapng file, one interface per "
-                 "line, with nanosecond receive times");
+      "capture",
+      "Write the feed packets fhd's worker receives (its capture tap) to a pcapng file, one interface per "
+      "line, with nanosecond receive times");
   addRegion(captureCmd);
   captureCmd->add_option("--out", capture.out, "FILE.pcapng to write; - for standard output")->required();
   captureCmd->add_option("--count", capture.count, "stop after N packets")->check(positive);
@@ -113,14 +119,16 @@ int main(int argc, char** argv) {
 
   fh::ctl::ExporterOptions exporter;
   CLI::App* exporterCmd = app.add_subcommand(
-      "exporter", "Serve the regions' counters, states and latency histograms to Prometheus at /metrics, or write "
-                  "them once to a file for node-exporter's textfile collector");
+      "exporter",
+      "Serve the regions' counters, states and latency histograms to Prometheus at /metrics, or write "
+      "them once to a file for node-exporter's textfile collector");
   exporterCmd->add_option("--shm", exporter.regions, "region of a running fhd: /dev/shm/NAME (repeatable; default fh)");
   exporterCmd->add_option("--shm-dir", region.directory, "directory of the regions")->capture_default_str();
   CLI::Option* listenOpt =
       exporterCmd->add_option("--listen", exporter.listen, "HOST:PORT to serve /metrics on")->capture_default_str();
-  exporterCmd->add_option("--textfile", exporter.textfile,
-                          "write the metrics once to this file (a temporary name, then renamed) and exit")
+  exporterCmd
+      ->add_option("--textfile", exporter.textfile,
+                   "write the metrics once to this file (a temporary name, then renamed) and exit")
       ->excludes(listenOpt);
 
   fh::ctl::GlimpseOptions glimpse;

@@ -81,8 +81,7 @@ std::string timeOfDay(uint64_t ns) {
   return buf;
 }
 
-void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg,
-                const itch::MessageLayout& layout) {
+void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg, const itch::MessageLayout& layout) {
   const itch::MessageView m{msg};
   out.put("{\"seq\":");
   out.putUnsigned(origin.sequence);
@@ -111,8 +110,7 @@ void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg,
   out.endLine();
 }
 
-void printText(Output& out, const MessageOrigin& origin, const uint8_t* msg,
-               const itch::MessageLayout& layout) {
+void printText(Output& out, const MessageOrigin& origin, const uint8_t* msg, const itch::MessageLayout& layout) {
   const itch::MessageView m{msg};
   out.putUnsigned(origin.sequence);
   if (origin.hasSession) {
@@ -144,9 +142,15 @@ void printText(Output& out, const MessageOrigin& origin, const uint8_t* msg,
         break;
       }
       case itch::FieldKind::Integer:
-      case itch::FieldKind::Time: out.putUnsigned(v); break;
-      case itch::FieldKind::Price4: out.put(decimal(v, 4)); break;
-      case itch::FieldKind::Price8: out.put(decimal(v, 8)); break;
+      case itch::FieldKind::Time:
+        out.putUnsigned(v);
+        break;
+      case itch::FieldKind::Price4:
+        out.put(decimal(v, 4));
+        break;
+      case itch::FieldKind::Price8:
+        out.put(decimal(v, 8));
+        break;
     }
   }
   out.endLine();

@@ -46,10 +46,8 @@ struct MessageOrigin {
 void putJsonString(Output& out, std::string_view s);
 
 // The message must already have passed itch::decode (known type, exact length).
-void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg,
-                const itch::MessageLayout& layout);
-void printText(Output& out, const MessageOrigin& origin, const uint8_t* msg,
-               const itch::MessageLayout& layout);
+void printJsonl(Output& out, const MessageOrigin& origin, const uint8_t* msg, const itch::MessageLayout& layout);
+void printText(Output& out, const MessageOrigin& origin, const uint8_t* msg, const itch::MessageLayout& layout);
 
 // A Price(4) value as an exact decimal with no trailing zeros: 1829100 -> "182.91".
 std::string decimalPrice4(uint32_t price);

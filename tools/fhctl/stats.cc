@@ -22,20 +22,28 @@ const char* writerStateName(const shm::Consumer& c) {
   if (c.header().writerState.load(std::memory_order_acquire) == static_cast<uint32_t>(shm::WriterState::Starting))
     return "starting";
   switch (c.writerStatus()) {
-    case shm::WriterStatus::Running: return "running";
-    case shm::WriterStatus::Stopped: return "stopped";
-    case shm::WriterStatus::Stale: return "stale";
+    case shm::WriterStatus::Running:
+      return "running";
+    case shm::WriterStatus::Stopped:
+      return "stopped";
+    case shm::WriterStatus::Stale:
+      return "stale";
   }
   return "unknown";
 }
 
 const char* sourceStateName(shm::SourceState s) {
   switch (s) {
-    case shm::SourceState::Idle: return "idle";
-    case shm::SourceState::Running: return "running";
-    case shm::SourceState::Done: return "done";
-    case shm::SourceState::Failed: return "failed";
-    case shm::SourceState::Stopped: return "stopped";
+    case shm::SourceState::Idle:
+      return "idle";
+    case shm::SourceState::Running:
+      return "running";
+    case shm::SourceState::Done:
+      return "done";
+    case shm::SourceState::Failed:
+      return "failed";
+    case shm::SourceState::Stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -252,17 +260,16 @@ void feedRows(const Sample& s, const Row& row) {
       when = std::string(" at ") + text + "." + std::to_string(ns / 1'000'000 % 1000 + 1000).substr(1) + " UTC";
     }
     row("snapshot", num(v("snapshot.loaded")) + " merged of " + num(v("snapshot.requests")) + " needed" + when +
-                        "; the last to sequence " +
-                        num(v("snapshot.last_sequence")) + " with " + num(v("snapshot.orders")) + " orders, " +
-                        num(v("snapshot.replayed")) + " buffered messages applied, " + num(v("snapshot.covered")) +
-                        " already in it");
+                        "; the last to sequence " + num(v("snapshot.last_sequence")) + " with " +
+                        num(v("snapshot.orders")) + " orders, " + num(v("snapshot.replayed")) +
+                        " buffered messages applied, " + num(v("snapshot.covered")) + " already in it");
     row("fetches", num(v("snapshot.fetch_attempts")) + ": " + num(v("snapshot.fetched")) + " fetched (the last in " +
                        num(v("snapshot.fetch_ms")) + " ms), " + num(v("snapshot.login_rejected")) + " rejected, " +
                        num(v("snapshot.closed_early")) + " cut off, " + num(v("snapshot.server_silent")) + " silent, " +
                        num(v("snapshot.connect_failures")) + " without connection; " + num(v("snapshot.unusable")) +
-                       " unusable, " + num(v("snapshot.overflowed")) + " buffered messages dropped; off-by-one signs: " +
-                       num(v("snapshot.suspect_adds")) + " adds of live orders, " + num(v("snapshot.suspect_unknown")) +
-                       " unknown orders");
+                       " unusable, " + num(v("snapshot.overflowed")) +
+                       " buffered messages dropped; off-by-one signs: " + num(v("snapshot.suspect_adds")) +
+                       " adds of live orders, " + num(v("snapshot.suspect_unknown")) + " unknown orders");
   }
   uint64_t received = 0, applied = 0, duplicates = 0, late = 0, unparsed = 0, foreign = 0;
   for (const std::string l : {"line_a", "line_b", "retransmission"}) {
@@ -273,9 +280,9 @@ void feedRows(const Sample& s, const Row& row) {
     unparsed += v(l + ".unparsed");
     foreign += v(l + ".foreign");
   }
-  row("received", num(received) + " messages: " + num(applied) + " applied + " + num(duplicates) +
-                      " duplicates + " + num(late) + " late + " + num(unparsed) + " unparsed + " + num(foreign) +
-                      " foreign + " + num(v("arbiter.held_messages")) + " held");
+  row("received", num(received) + " messages: " + num(applied) + " applied + " + num(duplicates) + " duplicates + " +
+                      num(late) + " late + " + num(unparsed) + " unparsed + " + num(foreign) + " foreign + " +
+                      num(v("arbiter.held_messages")) + " held");
   const uint64_t recovered = v("retransmission.applied"), unrecovered = v("arbiter.gap_messages");
   row("lost", num(recovered + unrecovered) + " messages: " + num(recovered) + " recovered + " + num(unrecovered) +
                   " unrecovered");
@@ -308,7 +315,8 @@ void printHistogramText(Output& out, const Sample::Histogram& h) {
   uint32_t g = 1;
   while ((last / g - first / g + 1) > 24) g *= 2;
   std::vector<uint64_t> rows(last / g - first / g + 1, 0);
-  for (uint32_t i = first / g * g; i <= last && i < shm::kHistogramBuckets; ++i) rows[i / g - first / g] += h.data->buckets[i];
+  for (uint32_t i = first / g * g; i <= last && i < shm::kHistogramBuckets; ++i)
+    rows[i / g - first / g] += h.data->buckets[i];
   const uint64_t counted = f.count - f.negative;
   const uint64_t most = *std::max_element(rows.begin(), rows.end());
   constexpr int kBar = 40;

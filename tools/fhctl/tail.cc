@@ -121,21 +121,30 @@ std::string flagsText(uint8_t f) {
 
 const char* statusActionName(record::StatusAction a) {
   switch (a) {
-    case record::StatusAction::None: return "none";
-    case record::StatusAction::Quoting: return "quoting";
-    case record::StatusAction::Trading: return "trading";
-    case record::StatusAction::Halt: return "halt";
-    case record::StatusAction::Pause: return "pause";
+    case record::StatusAction::None:
+      return "none";
+    case record::StatusAction::Quoting:
+      return "quoting";
+    case record::StatusAction::Trading:
+      return "trading";
+    case record::StatusAction::Halt:
+      return "halt";
+    case record::StatusAction::Pause:
+      return "pause";
   }
   return nullptr;
 }
 
 const char* statusReasonName(record::StatusReason r) {
   switch (r) {
-    case record::StatusReason::None: return "none";
-    case record::StatusReason::BookStale: return "book_stale";
-    case record::StatusReason::BookRecovered: return "book_recovered";
-    case record::StatusReason::BookJoining: return "book_joining";
+    case record::StatusReason::None:
+      return "none";
+    case record::StatusReason::BookStale:
+      return "book_stale";
+    case record::StatusReason::BookRecovered:
+      return "book_recovered";
+    case record::StatusReason::BookJoining:
+      return "book_joining";
   }
   return nullptr;
 }
@@ -361,7 +370,8 @@ int runTail(const TailOptions& options, const RegionOptions& region) {
       const shm::PollResult r = consumer->poll(handler);
       if (r.invalid) {
         out.flush();
-        std::fprintf(stderr, "fhctl tail: %s: the ring lies (its indexes point at no record): not an fh region to trust\n",
+        std::fprintf(stderr,
+                     "fhctl tail: %s: the ring lies (its indexes point at no record): not an fh region to trust\n",
                      where.c_str());
         return 1;
       }

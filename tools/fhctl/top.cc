@@ -44,12 +44,23 @@ struct Row {
 std::string statusText(const shm::BookFields& f, char tradingState) {
   std::string s;
   switch (tradingState) {
-    case 'T': s = "trading"; break;
-    case 'H': s = "halted"; break;
-    case 'P': s = "paused"; break;
-    case 'Q': s = "quoting"; break;
-    case ' ': s = "-"; break;
-    default: s = std::string("state ") + tradingState;
+    case 'T':
+      s = "trading";
+      break;
+    case 'H':
+      s = "halted";
+      break;
+    case 'P':
+      s = "paused";
+      break;
+    case 'Q':
+      s = "quoting";
+      break;
+    case ' ':
+      s = "-";
+      break;
+    default:
+      s = std::string("state ") + tradingState;
   }
   if (f.status == shm::BookStatus::Halted && tradingState != 'H' && tradingState != 'P') s += " halted";
   if (f.status == shm::BookStatus::Stale) s += " STALE";
@@ -79,7 +90,8 @@ class Top {
 
   void refuseIfInvalid(const shm::PollResult& r) const {
     if (r.invalid)
-      throw std::runtime_error(consumer_.path() + ": the ring lies (its indexes point at no record): not an fh "
+      throw std::runtime_error(consumer_.path() +
+                               ": the ring lies (its indexes point at no record): not an fh "
                                "region to trust");
   }
 

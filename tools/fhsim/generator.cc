@@ -200,11 +200,11 @@ struct Order {
 struct Symbol {
   std::string name;
   itch::StockDirectoryFields directory;
-  uint32_t rank = 0;           // popularity, 0 = most active
-  double targetShare = 0;      // of the live-order target
-  int64_t fair = 0;            // reference price in ticks, random-walking
-  uint32_t spread = 1;         // quoted spread it tends to, in ticks
-  double stepsPerNs = 0;       // of the +-1 tick walk
+  uint32_t rank = 0;       // popularity, 0 = most active
+  double targetShare = 0;  // of the live-order target
+  int64_t fair = 0;        // reference price in ticks, random-walking
+  uint32_t spread = 1;     // quoted spread it tends to, in ticks
+  double stepsPerNs = 0;   // of the +-1 tick walk
   double pendingSteps = 0;
   uint64_t walkedTo = 0;
   std::vector<uint32_t> live;  // live orders, for picks by age (recent at the back)
@@ -600,8 +600,7 @@ class Generator {
     if (ticks == 0) ticks = old.ticks;  // still uncrossed: the old order was where it stood
     const uint32_t shares = rng_.chance(0.75) ? old.shares : drawShares(s);
     const uint64_t ref = newRef();
-    out_.commit(
-        itch::encodeOrderReplace(out_.slot(), locate, tracking(), now_, old.ref, ref, shares, ticks * kTick));
+    out_.commit(itch::encodeOrderReplace(out_.slot(), locate, tracking(), now_, old.ref, ref, shares, ticks * kTick));
     insertOrder(locate, old.side, ticks, shares, ref);
   }
 
@@ -659,8 +658,7 @@ class Generator {
       add(sweepLocate_);
       return;
     }
-    if (!executeOrder(s.sides[sweepSide_].begin()->second.head, false) || s.sides[sweepSide_].empty())
-      sweepLeft_ = 0;
+    if (!executeOrder(s.sides[sweepSide_].begin()->second.head, false) || s.sides[sweepSide_].empty()) sweepLeft_ = 0;
   }
 
   // True when the order is gone.
@@ -891,8 +889,7 @@ std::string describe(const GeneratorSummary& s) {
   std::snprintf(line, sizeof line, "\nlive orders: peak %llu, at end %llu; order references %llu to %llu\n",
                 static_cast<unsigned long long>(s.peakLiveOrders), static_cast<unsigned long long>(s.finalLiveOrders),
                 static_cast<unsigned long long>(s.firstOrderRef), static_cast<unsigned long long>(s.lastOrderRef));
-  if (s.lastOrderRef == 0)
-    std::snprintf(line, sizeof line, "\nno orders: the messages only hold the day's frame\n");
+  if (s.lastOrderRef == 0) std::snprintf(line, sizeof line, "\nno orders: the messages only hold the day's frame\n");
   text += line;
   return text;
 }

@@ -60,9 +60,15 @@ void DayState::apply(const uint8_t* msg, uint16_t length) {
     case 'S':
       if (length == 12) systemEvent_.assign(msg, msg + length);
       break;
-    case 'R': keep(directory_, 39); break;
-    case 'H': keep(trading_, 25); break;
-    case 'Y': keep(regSho_, 20); break;
+    case 'R':
+      keep(directory_, 39);
+      break;
+    case 'H':
+      keep(trading_, 25);
+      break;
+    case 'Y':
+      keep(regSho_, 20);
+      break;
     case 'A':
     case 'F':
       if (length == (msg[0] == 'A' ? 36 : 40)) {
@@ -71,10 +77,18 @@ void DayState::apply(const uint8_t* msg, uint16_t length) {
         o.length = uint8_t(length);
       }
       break;
-    case 'E': if (length == 31) reduce(loadBe64(msg + 11), loadBe32(msg + 19)); break;
-    case 'C': if (length == 36) reduce(loadBe64(msg + 11), loadBe32(msg + 19)); break;
-    case 'X': if (length == 23) reduce(loadBe64(msg + 11), loadBe32(msg + 19)); break;
-    case 'D': if (length == 19) orders_.erase(loadBe64(msg + 11)); break;
+    case 'E':
+      if (length == 31) reduce(loadBe64(msg + 11), loadBe32(msg + 19));
+      break;
+    case 'C':
+      if (length == 36) reduce(loadBe64(msg + 11), loadBe32(msg + 19));
+      break;
+    case 'X':
+      if (length == 23) reduce(loadBe64(msg + 11), loadBe32(msg + 19));
+      break;
+    case 'D':
+      if (length == 19) orders_.erase(loadBe64(msg + 11));
+      break;
     case 'U': {
       if (length != 35) break;
       const auto it = orders_.find(loadBe64(msg + 11));
@@ -91,7 +105,8 @@ void DayState::apply(const uint8_t* msg, uint16_t length) {
       orders_[loadBe64(msg + 19)] = replaced;
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -121,7 +136,8 @@ GlimpseServer::GlimpseServer(const GlimpseOptions& options, const std::string& s
     : options_(options), session_(session) {
   const sockaddr_in local = parseListen("--glimpse-listen", options.listen);
   listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listenFd_ < 0) throw std::runtime_error("--glimpse-listen: cannot create a TCP socket: " + std::string(std::strerror(errno)));
+  if (listenFd_ < 0)
+    throw std::runtime_error("--glimpse-listen: cannot create a TCP socket: " + std::string(std::strerror(errno)));
   const int one = 1;
   ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(listenFd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0 || ::listen(listenFd_, 4) != 0) {
@@ -269,7 +285,8 @@ void GlimpseServer::session(int fd) {
     next = next_;
   }
   std::vector<const uint8_t*> messages;  // into blocks
-  for (size_t at = 0; at + 2 <= blocks.size(); at += 2 + loadBe16(blocks.data() + at)) messages.push_back(blocks.data() + at);
+  for (size_t at = 0; at + 2 <= blocks.size(); at += 2 + loadBe16(blocks.data() + at))
+    messages.push_back(blocks.data() + at);
   const uint64_t cutAt = messages.size() / 2;
   const bool cut = index >= options_.rejectFirst && index < uint64_t{options_.rejectFirst} + options_.closeFirst;
   const bool stall = !cut && index >= uint64_t{options_.rejectFirst} + options_.closeFirst &&
@@ -304,7 +321,8 @@ void GlimpseServer::session(int fd) {
   // Heartbeats until the client logs out, leaves or falls silent.
   bool loggedOut = false;
   while (!gone && !stop_ && !loggedOut) {
-    receive(100, [&](const soup::Packet& packet) { loggedOut = loggedOut || packet.type == soup::type::kLogoutRequest; });
+    receive(100,
+            [&](const soup::Packet& packet) { loggedOut = loggedOut || packet.type == soup::type::kLogoutRequest; });
     const int64_t now = monotonicMs();
     if (now - lastReceived > soup::kSilenceTimeoutMs) {
       const std::lock_guard lock(mutex_);

@@ -35,14 +35,14 @@ struct GlimpseOptions {
 };
 
 struct GlimpseSummary {
-  uint64_t logins = 0;     // login requests received
-  uint64_t rejected = 0;   // refused: credentials, a session not ours, or the fault
-  uint64_t served = 0;     // whole snapshots sent, End of Snapshot included
-  uint64_t cutOff = 0;     // closed halfway (fault)
-  uint64_t stalled = 0;    // stopped halfway (fault)
-  uint64_t ordersSent = 0;  // Add Orders in the snapshots served whole
+  uint64_t logins = 0;                // login requests received
+  uint64_t rejected = 0;              // refused: credentials, a session not ours, or the fault
+  uint64_t served = 0;                // whole snapshots sent, End of Snapshot included
+  uint64_t cutOff = 0;                // closed halfway (fault)
+  uint64_t stalled = 0;               // stopped halfway (fault)
+  uint64_t ordersSent = 0;            // Add Orders in the snapshots served whole
   uint64_t lastSnapshotSequence = 0;  // End of Snapshot's sequence in the last one served
-  uint64_t dropped = 0;    // clients gone silent, or sending what is not SoupBinTCP
+  uint64_t dropped = 0;               // clients gone silent, or sending what is not SoupBinTCP
 };
 
 // The state of the day that a snapshot describes, message by message.

@@ -113,21 +113,22 @@ int main(int argc, char** argv) {
       ->check(kWholeNumber)
       ->capture_default_str()
       ->needs(generateOpt);
-  publishCmd->add_option("--session", publish.session, "MoldUDP64 session, up to 10 characters")
-      ->capture_default_str();
+  publishCmd->add_option("--session", publish.session, "MoldUDP64 session, up to 10 characters")->capture_default_str();
   publishCmd->add_option("--first-seq", publish.firstSequence, "sequence number of the first message")
       ->check(kWholeNumber)
       ->capture_default_str();
   publishCmd->add_option("--mtu", publish.mtu, "IP MTU: a packet's payload is at most MTU - 28 bytes")
       ->check(kWholeNumber)
       ->capture_default_str();
-  publishCmd->add_option("--messages-per-packet", publish.messagesPerPacket, "at most N messages a packet, 0: as many as fit")
+  publishCmd
+      ->add_option("--messages-per-packet", publish.messagesPerPacket, "at most N messages a packet, 0: as many as fit")
       ->check(kWholeNumber)
       ->capture_default_str();
   publishCmd->add_option("--heartbeats", publish.heartbeats, "heartbeat packets after the last message")
       ->check(kWholeNumber)
       ->capture_default_str();
-  publishCmd->add_option("--end-of-session", publish.endOfSessionRepeats, "End of Session packets on each line, at the end")
+  publishCmd
+      ->add_option("--end-of-session", publish.endOfSessionRepeats, "End of Session packets on each line, at the end")
       ->check(kWholeNumber)
       ->capture_default_str();
   publishCmd->add_option("--group-a", publish.lineA.group, "line A's multicast group (239.0.0.0/8)")->required();
@@ -159,8 +160,10 @@ int main(int argc, char** argv) {
   publishCmd->add_option("--duplicate-a", publish.duplicateA, "percent of data packets line A sends twice");
   publishCmd->add_option("--duplicate-b", publish.duplicateB, "percent of data packets line B sends twice");
   addRange(publishCmd, "--burst-loss", publish.burstBoth, "both lines lose data packets FIRST..FIRST+COUNT-1");
-  addRange(publishCmd, "--silence-a", publish.silenceA, "line A sends nothing while packets FIRST..FIRST+COUNT-1 go out");
-  addRange(publishCmd, "--silence-b", publish.silenceB, "line B sends nothing while packets FIRST..FIRST+COUNT-1 go out");
+  addRange(publishCmd, "--silence-a", publish.silenceA,
+           "line A sends nothing while packets FIRST..FIRST+COUNT-1 go out");
+  addRange(publishCmd, "--silence-b", publish.silenceB,
+           "line B sends nothing while packets FIRST..FIRST+COUNT-1 go out");
   fh::sim::RerequestOptions& rr = publish.rerequest;
   CLI::Option* listen = publishCmd->add_option(
       "--rerequest-listen", rr.listen,
@@ -176,12 +179,14 @@ int main(int argc, char** argv) {
   publishCmd->add_option("--rerequest-stop-after", rr.stopAfter, "fault: answer N requests, then no more")
       ->check(kWholeNumber)
       ->needs(listen);
-  publishCmd->add_option("--rerequest-forget-before", rr.forgetBefore,
-                         "fault: requests for messages before sequence N go unanswered")
+  publishCmd
+      ->add_option("--rerequest-forget-before", rr.forgetBefore,
+                   "fault: requests for messages before sequence N go unanswered")
       ->check(kWholeNumber)
       ->needs(listen);
-  publishCmd->add_option("--linger-ms", rr.lingerMs,
-                         "after the last packet, keep answering re-requests and GLIMPSE logins this long")
+  publishCmd
+      ->add_option("--linger-ms", rr.lingerMs,
+                   "after the last packet, keep answering re-requests and GLIMPSE logins this long")
       ->check(kWholeNumber)
       ->capture_default_str();
   fh::sim::GlimpseOptions& gl = publish.glimpse;
@@ -198,12 +203,12 @@ int main(int argc, char** argv) {
   publishCmd->add_option("--glimpse-reject-first", gl.rejectFirst, "fault: refuse the first N logins")
       ->check(kWholeNumber)
       ->needs(glimpse);
-  publishCmd->add_option("--glimpse-close-first", gl.closeFirst,
-                         "fault: then close the next N snapshots halfway")
+  publishCmd->add_option("--glimpse-close-first", gl.closeFirst, "fault: then close the next N snapshots halfway")
       ->check(kWholeNumber)
       ->needs(glimpse);
-  publishCmd->add_option("--glimpse-stall-first", gl.stallFirst,
-                         "fault: then stop the next N snapshots halfway, silent until the client leaves")
+  publishCmd
+      ->add_option("--glimpse-stall-first", gl.stallFirst,
+                   "fault: then stop the next N snapshots halfway, silent until the client leaves")
       ->check(kWholeNumber)
       ->needs(glimpse);
   publishCmd->add_flag("--stamp", publish.stamp,

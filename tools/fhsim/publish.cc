@@ -56,11 +56,9 @@ std::string formatIpv4(uint32_t address) {
   return text;
 }
 
-bool inPrefix(uint32_t address, uint32_t prefix, unsigned bits) {
-  return (address ^ prefix) >> (32 - bits) == 0;
-}
+bool inPrefix(uint32_t address, uint32_t prefix, unsigned bits) { return (address ^ prefix) >> (32 - bits) == 0; }
 
-constexpr uint32_t kTestGroups = 239u << 24;                // 239.0.0.0/8
+constexpr uint32_t kTestGroups = 239u << 24;                 // 239.0.0.0/8
 constexpr uint32_t kTestHosts = (198u << 24) | (18u << 16);  // 198.18.0.0/15
 
 uint32_t checkGroup(const std::string& option, const std::string& text) {
@@ -85,8 +83,7 @@ Interface resolveInterface(const std::string& text) {
   Interface found;
   for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
     const bool ipv4 = i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET;
-    const uint32_t address =
-        ipv4 ? ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr) : 0;
+    const uint32_t address = ipv4 ? ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr) : 0;
     const bool match = byAddress ? ipv4 && address == *byAddress : text == i->ifa_name;
     if (!match) continue;
     if (found.name.empty()) found.name = i->ifa_name;
@@ -149,8 +146,12 @@ class PcapWriter {
   void frame(uint32_t group, uint16_t port, std::span<const uint8_t> payload) {
     frame_.assign(42 + payload.size(), 0);
     uint8_t* e = frame_.data();
-    const uint8_t mac[6] = {0x01, 0x00, 0x5E, static_cast<uint8_t>((group >> 16) & 0x7F),
-                            static_cast<uint8_t>(group >> 8), static_cast<uint8_t>(group)};
+    const uint8_t mac[6] = {0x01,
+                            0x00,
+                            0x5E,
+                            static_cast<uint8_t>((group >> 16) & 0x7F),
+                            static_cast<uint8_t>(group >> 8),
+                            static_cast<uint8_t>(group)};
     std::memcpy(e, mac, 6);
     const uint8_t sourceMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};  // locally administered
     std::memcpy(e + 6, sourceMac, 6);
@@ -220,8 +221,7 @@ class Socket {
     const int ttl = static_cast<int>(o.ttl);
     if (::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) fail("--ttl: IP_MULTICAST_TTL");
     const int loop = o.loop ? 1 : 0;
-    if (::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0)
-      fail("--loop: IP_MULTICAST_LOOP");
+    if (::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0) fail("--loop: IP_MULTICAST_LOOP");
     if (source) {
       sockaddr_in a{};
       a.sin_family = AF_INET;
@@ -272,7 +272,10 @@ struct Line {
 class Publisher {
  public:
   Publisher(const PublishOptions& o, PublishSummary& summary)
-      : o_(o), summary_(summary), buffer_(o.mtu - kIpUdpHeaders), next_(o.firstSequence),
+      : o_(o),
+        summary_(summary),
+        buffer_(o.mtu - kIpUdpHeaders),
+        next_(o.firstSequence),
         builder_(buffer_, o.session, next_) {
     a_.group = checkGroup("--group-a", o.lineA.group);
     a_.port = o.lineA.port;
@@ -446,8 +449,7 @@ class Publisher {
       transmitB(packet, messages);
       return;
     }
-    delayed_.push_back(
-        Delayed{monotonicNs() + uint64_t{o_.bDelayUs} * 1000, {packet.begin(), packet.end()}, messages});
+    delayed_.push_back(Delayed{monotonicNs() + uint64_t{o_.bDelayUs} * 1000, {packet.begin(), packet.end()}, messages});
   }
 
   void transmitB(std::span<const uint8_t> packet, uint16_t messages) {
@@ -580,8 +582,10 @@ void validate(const PublishOptions& o) {
     if (!inPrefix(*source, kTestHosts, 15))
       badOption("--source", o.source, "refused: hosts must be in 198.18.0.0/15 (the test network's rule)");
   }
-  for (const auto& [name, value] : {std::pair<const char*, double>{"--loss-a", o.lossA}, {"--loss-b", o.lossB},
-                                     {"--duplicate-a", o.duplicateA}, {"--duplicate-b", o.duplicateB}})
+  for (const auto& [name, value] : {std::pair<const char*, double>{"--loss-a", o.lossA},
+                                    {"--loss-b", o.lossB},
+                                    {"--duplicate-a", o.duplicateA},
+                                    {"--duplicate-b", o.duplicateB}})
     if (!(value >= 0 && value <= 100)) badOption(name, std::to_string(value), "must be a percentage from 0 to 100");
   if (!o.lineB) {
     if (o.lossB != 0 || o.duplicateB != 0 || o.silenceB.count != 0)
@@ -628,8 +632,7 @@ std::string describe(const PublishOptions& o, const PublishSummary& s) {
                 o.session.c_str(), s.seconds);
   text += line;
   const auto describeLine = [&](const char* name, const LineAddress& address, const LineSummary& l, bool written) {
-    std::snprintf(line, sizeof line,
-                  "line %s %s:%u: %llu packets, %llu messages, %llu dropped, %llu bytes%s\n", name,
+    std::snprintf(line, sizeof line, "line %s %s:%u: %llu packets, %llu messages, %llu dropped, %llu bytes%s\n", name,
                   address.group.c_str(), address.port, static_cast<unsigned long long>(l.packets),
                   static_cast<unsigned long long>(l.messages), static_cast<unsigned long long>(l.dropped),
                   static_cast<unsigned long long>(l.bytes), written ? "" : " (dry run: not written)");
@@ -650,10 +653,9 @@ std::string describe(const PublishOptions& o, const PublishSummary& s) {
                   "stopped, %llu forgotten, %llu rate-limited, %llu beyond the end; %llu of another session, %llu "
                   "malformed\n",
                   o.rerequest.listen.c_str(), (unsigned long long)r.requests, (unsigned long long)r.answered,
-                  (unsigned long long)r.messagesResent, (unsigned long long)r.stopped,
-                  (unsigned long long)r.forgotten, (unsigned long long)r.rateLimited,
-                  (unsigned long long)r.beyondEnd, (unsigned long long)r.wrongSession,
-                  (unsigned long long)r.malformed);
+                  (unsigned long long)r.messagesResent, (unsigned long long)r.stopped, (unsigned long long)r.forgotten,
+                  (unsigned long long)r.rateLimited, (unsigned long long)r.beyondEnd,
+                  (unsigned long long)r.wrongSession, (unsigned long long)r.malformed);
     text += line;
   }
   if (s.glimpse) {

@@ -63,7 +63,7 @@ struct PublishOptions {
   RerequestOptions rerequest;  // the re-request server, when rerequest.listen is set
   GlimpseOptions glimpse;      // the GLIMPSE snapshot server, when glimpse.listen is set
 
-  std::string dryRunPcap;  // write line A's packets here instead of sending
+  std::string dryRunPcap;        // write line A's packets here instead of sending
   bool dryRunBothLines = false;  // and line B's, interleaved as they would be sent
   // Rewrite each message's ITCH timestamp with the time the packet is sent
   // (nanoseconds since midnight in New York, today): a receiver's ts_recv -
@@ -72,11 +72,11 @@ struct PublishOptions {
 };
 
 struct LineSummary {
-  uint64_t packets = 0;   // sent, heartbeats and End of Session included
-  uint64_t messages = 0;  // in the data packets sent
-  uint64_t dropped = 0;   // data packets dropped by the fault options
+  uint64_t packets = 0;     // sent, heartbeats and End of Session included
+  uint64_t messages = 0;    // in the data packets sent
+  uint64_t dropped = 0;     // data packets dropped by the fault options
   uint64_t duplicated = 0;  // data packets sent twice
-  uint64_t bytes = 0;     // UDP payload bytes sent
+  uint64_t bytes = 0;       // UDP payload bytes sent
 };
 
 struct PublishSummary {

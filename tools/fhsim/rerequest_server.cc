@@ -30,13 +30,14 @@ uint64_t monotonicNs() {
 
 }  // namespace
 
-RerequestServer::RerequestServer(const RerequestOptions& options, const std::string& session,
-                                 uint64_t firstSequence, uint32_t payloadBytes)
+RerequestServer::RerequestServer(const RerequestOptions& options, const std::string& session, uint64_t firstSequence,
+                                 uint32_t payloadBytes)
     : options_(options), firstSequence_(firstSequence), payloadBytes_(payloadBytes) {
   for (size_t i = 0; i < sizeof session_; ++i) session_[i] = i < session.size() ? session[i] : ' ';
   const sockaddr_in local = parseListen("--rerequest-listen", options.listen);
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw std::runtime_error("--rerequest-listen: cannot create a UDP socket: " + std::string(std::strerror(errno)));
+  if (fd_ < 0)
+    throw std::runtime_error("--rerequest-listen: cannot create a UDP socket: " + std::string(std::strerror(errno)));
   if (::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
     const std::string why = std::strerror(errno);
     ::close(fd_);
@@ -84,8 +85,8 @@ void RerequestServer::serve() {
     if (::poll(&p, 1, 20) <= 0) continue;
     sockaddr_in from{};
     socklen_t fromLength = sizeof from;
-    const ssize_t n = ::recvfrom(fd_, request, sizeof request, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                                 &fromLength);
+    const ssize_t n =
+        ::recvfrom(fd_, request, sizeof request, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLength);
     if (n < 0) continue;
     answer(request, size_t(n), &from, fromLength);
   }

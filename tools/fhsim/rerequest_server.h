@@ -19,24 +19,24 @@
 namespace fh::sim {
 
 struct RerequestOptions {
-  std::string listen;               // "ADDRESS:PORT" (198.18.0.0/15 or 127.0.0.0/8); empty: no server
-  uint32_t maxMessages = 0xFFFE;    // per reply; the MTU caps it as well
-  uint32_t rate = 0;                // replies per second at most; 0: no limit
+  std::string listen;                 // "ADDRESS:PORT" (198.18.0.0/15 or 127.0.0.0/8); empty: no server
+  uint32_t maxMessages = 0xFFFE;      // per reply; the MTU caps it as well
+  uint32_t rate = 0;                  // replies per second at most; 0: no limit
   std::optional<uint64_t> stopAfter;  // answer this many requests, then none
-  uint64_t forgetBefore = 0;        // requests from before this sequence go unanswered
-  uint32_t lingerMs = 1000;         // after the last packet, go on answering this long
+  uint64_t forgetBefore = 0;          // requests from before this sequence go unanswered
+  uint32_t lingerMs = 1000;           // after the last packet, go on answering this long
 };
 
 struct RerequestSummary {
-  uint64_t requests = 0;        // well-formed requests of our session
-  uint64_t answered = 0;        // replies sent
+  uint64_t requests = 0;  // well-formed requests of our session
+  uint64_t answered = 0;  // replies sent
   uint64_t messagesResent = 0;
   uint64_t wrongSession = 0;
-  uint64_t malformed = 0;       // not a 20-byte request, or a count of 0 or 0xFFFF
-  uint64_t forgotten = 0;       // asked for messages before forgetBefore
-  uint64_t stopped = 0;         // after stopAfter answers
+  uint64_t malformed = 0;  // not a 20-byte request, or a count of 0 or 0xFFFF
+  uint64_t forgotten = 0;  // asked for messages before forgetBefore
+  uint64_t stopped = 0;    // after stopAfter answers
   uint64_t rateLimited = 0;
-  uint64_t beyondEnd = 0;       // asked for messages not yet published
+  uint64_t beyondEnd = 0;  // asked for messages not yet published
 };
 
 class RerequestServer {
@@ -64,9 +64,9 @@ class RerequestServer {
   uint64_t firstSequence_;
   uint32_t payloadBytes_;
   int fd_ = -1;
-  mutable std::mutex mutex_;  // guards the history and the summary
-  std::vector<uint8_t> blocks_;     // every message block published, in order
-  std::vector<uint64_t> offsets_;   // of message firstSequence_ + i in blocks_
+  mutable std::mutex mutex_;       // guards the history and the summary
+  std::vector<uint8_t> blocks_;    // every message block published, in order
+  std::vector<uint64_t> offsets_;  // of message firstSequence_ + i in blocks_
   RerequestSummary summary_;
   double tokens_ = 0;
   uint64_t lastRefillNs_ = 0;
