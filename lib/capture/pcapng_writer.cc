@@ -100,7 +100,10 @@ PcapNgWriter::~PcapNgWriter() {
 }
 
 void PcapNgWriter::write(const void* data, size_t bytes) {
-  if (!failed_ && std::fwrite(data, 1, bytes, file_) != bytes) failed_ = true;
+  if (!failed_ && std::fwrite(data, 1, bytes, file_) != bytes) {
+    failed_ = true;
+    error_ = errno;
+  }
 }
 
 void PcapNgWriter::block(uint32_t type, const std::vector<uint8_t>& body) {
@@ -157,13 +160,19 @@ void PcapNgWriter::statistics(uint32_t interface, uint64_t startNs, uint64_t end
 }
 
 void PcapNgWriter::finish() {
-  if (std::fflush(file_) != 0) failed_ = true;
+  const auto check = [&](bool ok) {
+    if (!ok && !failed_) {
+      failed_ = true;
+      error_ = errno;
+    }
+  };
+  check(std::fflush(file_) == 0);
   if (ownsFile_) {
-    if (::fsync(fileno(file_)) != 0) failed_ = true;
-    if (std::fclose(file_) != 0) failed_ = true;
+    check(::fsync(fileno(file_)) == 0 || errno == EINVAL);  // a FIFO or a character device cannot sync
+    check(std::fclose(file_) == 0);
     file_ = nullptr;
   }
-  if (failed_) throw std::runtime_error(path_ + ": cannot write: " + std::strerror(errno));
+  if (failed_) throw std::runtime_error(path_ + ": cannot write: " + std::strerror(error_));
 }
 
 void ipv4Udp(std::vector<uint8_t>& out, uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort, uint16_t id,

@@ -34,6 +34,8 @@ class PcapNgWriter {
                   std::optional<uint64_t> dropped, std::string_view comment);
   // Flushes (and, for a file, fsyncs) and closes; throws on a write error.
   void finish();
+  // A write failed (a full disk, a closed pipe): finish() will say so.
+  bool failed() const noexcept { return failed_; }
 
  private:
   void write(const void* data, size_t bytes);
@@ -43,6 +45,7 @@ class PcapNgWriter {
   FILE* file_ = nullptr;
   bool ownsFile_ = false;
   bool failed_ = false;
+  int error_ = 0;  // errno of the first failure
   uint32_t interfaces_ = 0;
   std::vector<uint8_t> body_;  // reused per block
 };

@@ -179,7 +179,7 @@ int openTap(const RegionConfig& config, gid_t gid) {
     throw std::runtime_error(why);
   };
   if (const std::string why = notOwnFile(fd, path, "remove it, or set shm.tap_mib = 0"); !why.empty()) refuse(why);
-  if (::fchmod(fd, config.mode & 0640) != 0) refuse(errnoText("cannot set the mode of " + path));
+  if (::fchmod(fd, config.mode) != 0) refuse(errnoText("cannot set the mode of " + path));
   if (gid != gid_t(-1) && ::fchown(fd, uid_t(-1), gid) != 0)
     refuse(errnoText("shm.group: cannot give " + path + " to group " + config.group));
   return fd;

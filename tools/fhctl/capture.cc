@@ -122,6 +122,7 @@ int runCapture(const CaptureOptions& options, const RegionOptions& region) {
         why = "count reached";
         break;
       }
+      if (out.failed()) break;  // finish() says why
       shm::TapReader::Packet p;
       if (!tap.next(p)) {
         if (stopRequested()) break;
