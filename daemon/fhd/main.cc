@@ -27,6 +27,7 @@
 #include "counters.h"
 #include "feed/feed.h"
 #include "feed/file_source.h"
+#include "host_check.h"
 #include "record/record.h"
 #include "rerequest.h"
 #include "shm/clock.h"
@@ -535,7 +536,8 @@ std::string describe(const Config& c) {
 
 int main(int argc, char** argv) {
   std::string configPath;
-  bool check = false, exitWhenDone = false;
+  bool check = false, exitWhenDone = false, json = false;
+  std::string hostRoot = "/";
   Config c;
   Feed f;
   f.source = daemon::Source::File;
@@ -543,7 +545,11 @@ int main(int argc, char** argv) {
   uint32_t ringMiB = 64;
   CLI::App app{"fhd: the fh feed handler daemon"};
   app.add_option("--config", configPath, "TOML configuration (see config/fhd.toml)");
-  app.add_flag("--check", check, "validate the configuration and exit");
+  app.add_flag("--check", check,
+               "validate the configuration, report the host as it stands for each feed (ok / warn / bad, why, the "
+               "fix), and exit; the status is the configuration's");
+  app.add_flag("--json", json, "with --check: the host report as one JSON object");
+  app.add_option("--host-root", hostRoot, "with --check: where /sys and /proc are (tests use a fake tree)")->group("");
   // Without --config: a file replay described on the command line.
   app.add_option("--source", source, "file (with --replay); network sources need --config")
       ->check(CLI::IsMember({"file"}))
@@ -597,8 +603,14 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(c.logLevel));
     if (check) {
       tradingMidnight(c.feeds.front().tradingDate);
+      const std::vector<daemon::HostItem> host = daemon::checkHost(c, hostRoot);
+      if (json) {
+        std::fputs(daemon::formatHostReportJson(host).c_str(), stdout);
+        return 0;
+      }
       std::printf("%s: configuration OK: %s\n", configPath.empty() ? "command line" : configPath.c_str(),
                   describe(c).c_str());
+      std::printf("host:\n%s", daemon::formatHostReport(host).c_str());
       return 0;
     }
     return run(c, exitWhenDone);

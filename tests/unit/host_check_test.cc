@@ -1,0 +1,254 @@
+// fhd --check's host report against fake /sys and /proc trees laid out here:
+// a tuned host where every item is ok, then each item made warn or bad (or
+// not applicable) by changing one thing; and the report of this machine,
+// complete and consistent.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include "host_check.h"
+#include "process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using fh::daemon::HostItem;
+using fh::daemon::Verdict;
+using fh::test::TempDir;
+
+class FakeHost {
+ public:
+  FakeHost() {
+    put("/sys/devices/system/cpu/online", "0-3\n");
+    put("/sys/devices/system/cpu/possible", "0-7\n");
+    put("/sys/devices/system/cpu/isolated", "2-3\n");
+    put("/sys/devices/system/cpu/nohz_full", "2-3\n");
+    dir("/sys/devices/system/cpu/cpu2/node0");
+    put("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor", "performance\n");
+    state(0, "POLL", 0, 0);
+    state(1, "C6", 100, 1);  // deep, but disabled
+    put("/sys/class/net/eth0/device/numa_node", "0\n");
+    for (int q = 0; q < 4; ++q) dir("/sys/class/net/eth0/queues/rx-" + std::to_string(q));
+    dir("/sys/class/net/eth0/queues/tx-0");
+    put("/sys/class/net/eth0/device/msi_irqs/40", "msix\n");
+    put("/sys/class/net/eth0/device/msi_irqs/41", "msix\n");
+    put("/proc/irq/40/smp_affinity_list", "0-1\n");
+    put("/proc/irq/41/smp_affinity_list", "0\n");
+    put("/sys/class/net/eth0/napi_defer_hard_irqs", "2\n");
+    put("/sys/class/net/eth0/gro_flush_timeout", "200000\n");
+    put("/proc/1/comm", "systemd\n");
+    put("/proc/77/comm", "sshd\n");
+    put("/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n");
+    put("/proc/meminfo", "MemTotal:       24000000 kB\nHugePages_Free:        0\nHugepagesize:       2048 kB\n");
+    put("/proc/self/limits", "Max locked memory         8388608              8388608              bytes\n");
+    put("/proc/self/status", "Name:\tfhd\nCapEff:\t0000000000004000\n");  // CAP_IPC_LOCK
+    dir("/sys/bus/pci/drivers/ice");
+    fs::create_directory_symlink(dir_.path() / "sys/bus/pci/drivers/ice",
+                                 dir_.path() / "sys/class/net/eth0/device/driver");
+  }
+  void put(const std::string& path, const std::string& text) {
+    const fs::path p = dir_.path() / path.substr(1);
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  }
+  void dir(const std::string& path) { fs::create_directories(dir_.path() / path.substr(1)); }
+  void remove(const std::string& path) { fs::remove_all(dir_.path() / path.substr(1)); }
+  void state(int n, const std::string& name, int latency, int disabled) {
+    const std::string base = "/sys/devices/system/cpu/cpu2/cpuidle/state" + std::to_string(n);
+    put(base + "/name", name + "\n");
+    put(base + "/latency", std::to_string(latency) + "\n");
+    put(base + "/disable", std::to_string(disabled) + "\n");
+  }
+  std::string root() const { return dir_.str(); }
+
+ private:
+  TempDir dir_;
+};
+
+fh::daemon::Config tunedConfig() {
+  fh::daemon::Config c;
+  fh::daemon::Feed f;
+  f.name = "itch";
+  f.source = fh::daemon::Source::Xdp;
+  f.interface = "eth0";
+  f.queues = {0, 1};
+  f.cpu = 2;
+  f.idle = fh::daemon::Idle::Spin;
+  c.feeds.push_back(f);
+  return c;
+}
+
+std::map<std::string, Verdict> verdicts(const fh::daemon::Config& c, const FakeHost& host) {
+  std::map<std::string, Verdict> v;  // by item, the last feed's
+  std::set<std::string> seen;
+  for (const HostItem& i : fh::daemon::checkHost(c, host.root())) {
+    INFO(i.feed << " " << i.item << ": " << i.found);
+    CHECK(seen.insert(i.feed + " " + i.item).second);  // each item once per feed
+    v[i.item] = i.verdict;
+    // Every item says what it found; a warning or a failure says why and how to fix it.
+    CHECK_FALSE(i.found.empty());
+    if (i.verdict == Verdict::Warn || i.verdict == Verdict::Bad) {
+      CHECK_FALSE(i.why.empty());
+      CHECK_FALSE(i.fix.empty());
+    }
+  }
+  return v;
+}
+
+Verdict verdictOf(const fh::daemon::Config& c, const FakeHost& host, const std::string& item) {
+  const auto v = verdicts(c, host);
+  const auto at = v.find(item);
+  REQUIRE(at != v.end());
+  return at->second;
+}
+
+}  // namespace
+
+TEST_CASE("host check: a tuned host is ok in every item", "[host]") {
+  const FakeHost host;
+  const auto v = verdicts(tunedConfig(), host);
+  for (const char* item :
+       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "irq.affinity", "irqbalance",
+        "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
+    INFO(item);
+    REQUIRE(v.count(item) == 1);
+    CHECK(v.at(item) == Verdict::Ok);
+  }
+  CHECK(v.size() == 14);
+}
+
+TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
+  FakeHost host;
+  fh::daemon::Config c = tunedConfig();
+  fh::daemon::Feed& f = c.feeds.front();
+  SECTION("no such interface") {
+    f.interface = "eth9";
+    CHECK(verdictOf(c, host, "interface") == Verdict::Bad);
+    CHECK(verdictOf(c, host, "numa") == Verdict::NotApplicable);
+  }
+  SECTION("worker not pinned") {
+    f.cpu = -1;
+    CHECK(verdictOf(c, host, "cpu.pinned") == Verdict::Warn);
+    CHECK(verdictOf(c, host, "numa") == Verdict::Warn);
+  }
+  SECTION("cpu offline, or not there") {
+    f.cpu = 5;
+    CHECK(verdictOf(c, host, "cpu.online") == Verdict::Bad);
+    f.cpu = 9;
+    CHECK(verdictOf(c, host, "cpu.online") == Verdict::Bad);
+  }
+  SECTION("cpu not isolated") {
+    host.put("/sys/devices/system/cpu/isolated", "\n");
+    CHECK(verdictOf(c, host, "cpu.isolated") == Verdict::Warn);
+  }
+  SECTION("cpu on the far node") {
+    host.remove("/sys/devices/system/cpu/cpu2/node0");
+    host.dir("/sys/devices/system/cpu/cpu2/node1");
+    CHECK(verdictOf(c, host, "numa") == Verdict::Bad);
+  }
+  SECTION("a NIC with no node") {
+    host.put("/sys/class/net/eth0/device/numa_node", "-1\n");
+    CHECK(verdictOf(c, host, "numa") == Verdict::NotApplicable);
+  }
+  SECTION("a configured queue the NIC does not have") {
+    f.queues = {0, 4};
+    CHECK(verdictOf(c, host, "queues") == Verdict::Bad);
+  }
+  SECTION("an interrupt allowed on the worker's cpu") {
+    host.put("/proc/irq/41/smp_affinity_list", "0-3\n");
+    CHECK(verdictOf(c, host, "irq.affinity") == Verdict::Warn);
+  }
+  SECTION("irqbalance running") {
+    host.put("/proc/812/comm", "irqbalance\n");
+    CHECK(verdictOf(c, host, "irqbalance") == Verdict::Warn);
+  }
+  SECTION("no deferred interrupts for busy polling") {
+    host.put("/sys/class/net/eth0/napi_defer_hard_irqs", "0\n");
+    CHECK(verdictOf(c, host, "busy_poll") == Verdict::Warn);
+    f.idle = fh::daemon::Idle::Poll;
+    CHECK(verdictOf(c, host, "busy_poll") == Verdict::NotApplicable);
+  }
+  SECTION("no transparent huge pages") {
+    host.put("/sys/kernel/mm/transparent_hugepage/enabled", "always madvise [never]\n");
+    CHECK(verdictOf(c, host, "huge_pages") == Verdict::Bad);
+    host.put("/proc/meminfo", "HugePages_Free:      512\nHugepagesize:       2048 kB\n");
+    CHECK(verdictOf(c, host, "huge_pages") == Verdict::Warn);
+  }
+  SECTION("a memlock limit and no CAP_IPC_LOCK") {
+    host.put("/proc/self/status", "CapEff:\t0000000000000000\n");
+    CHECK(verdictOf(c, host, "memlock") == Verdict::Warn);
+    host.put("/proc/self/limits", "Max locked memory         unlimited            unlimited            bytes\n");
+    CHECK(verdictOf(c, host, "memlock") == Verdict::Ok);
+    f.source = fh::daemon::Source::Udp;
+    CHECK(verdictOf(c, host, "memlock") == Verdict::NotApplicable);
+  }
+  SECTION("a governor that slows the core") {
+    host.put("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor", "powersave\n");
+    CHECK(verdictOf(c, host, "cpu.governor") == Verdict::Warn);
+    host.remove("/sys/devices/system/cpu/cpu2/cpufreq");
+    CHECK(verdictOf(c, host, "cpu.governor") == Verdict::NotApplicable);
+  }
+  SECTION("a deep idle state enabled while the worker sleeps in poll()") {
+    host.state(1, "C6", 100, 0);
+    CHECK(verdictOf(c, host, "cpu.idle_states") == Verdict::Ok);  // a spinning worker never idles
+    f.idle = fh::daemon::Idle::Poll;
+    CHECK(verdictOf(c, host, "cpu.idle_states") == Verdict::Warn);
+  }
+  SECTION("a driver without native XDP, and a virtual device") {
+    host.dir("/sys/bus/pci/drivers/r8169");
+    host.remove("/sys/class/net/eth0/device/driver");
+    fs::create_directory_symlink(fs::path(host.root()) / "sys/bus/pci/drivers/r8169",
+                                 fs::path(host.root()) / "sys/class/net/eth0/device/driver");
+    CHECK(verdictOf(c, host, "xdp.driver") == Verdict::Warn);
+    host.remove("/sys/class/net/eth0/device");
+    CHECK(verdictOf(c, host, "xdp.driver") == Verdict::NotApplicable);
+    CHECK(verdictOf(c, host, "irq.affinity") == Verdict::NotApplicable);
+  }
+  SECTION("two feeds on one cpu") {
+    fh::daemon::Feed g = f;
+    g.name = "other";
+    c.feeds.push_back(g);
+    CHECK(verdictOf(c, host, "cpu.shared") == Verdict::Bad);
+  }
+}
+
+TEST_CASE("host check: cpu lists as the kernel writes them", "[host]") {
+  using fh::daemon::parseCpuList;
+  CHECK(parseCpuList("0-3,8,10-11") == std::vector<int>{0, 1, 2, 3, 8, 10, 11});
+  CHECK(parseCpuList("").empty());
+  CHECK(parseCpuList("3-1").empty());
+  CHECK(parseCpuList("x").empty());
+}
+
+TEST_CASE("host check: this machine's report is complete and consistent", "[host]") {
+  // fhd --check on a veth-less config of this host: every item of the feed
+  // once, a verdict for each, and the JSON the same as the text.
+  TempDir dir;
+  const std::string config = dir.str() + "/fhd.toml";
+  std::ofstream(config) << "[[feed]]\nname = \"lo\"\nsource = \"xdp\"\ninterface = \"lo\"\nqueues = [0]\ncpu = 0\n"
+                           "[feed.line_a]\ngroup = \"239.1.1.1\"\nport = 26400\n";
+  const fh::test::Run text = fh::test::run("fhd", {"--check", "--config", config});
+  INFO(text.err);
+  REQUIRE(text.exitCode == 0);
+  CHECK(text.out.find("configuration OK") != std::string::npos);
+  const fh::test::Run json = fh::test::run("fhd", {"--check", "--json", "--config", config});
+  REQUIRE(json.exitCode == 0);
+  for (const char* item :
+       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "irq.affinity", "irqbalance",
+        "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
+    INFO(item);
+    CHECK(json.out.find(std::string("\"item\":\"") + item + "\"") != std::string::npos);
+    CHECK(text.out.find(std::string(" ") + item + " ") != std::string::npos);
+  }
+  // lo exists and is online; it has no NUMA node, IRQs or driver.
+  CHECK(json.out.find(R"("item":"interface","verdict":"ok")") != std::string::npos);
+  CHECK(json.out.find(R"("item":"cpu.online","verdict":"ok")") != std::string::npos);
+  CHECK(json.out.find(R"("item":"numa","verdict":"n/a")") != std::string::npos);
+  CHECK(json.out.find(R"("item":"xdp.driver","verdict":"n/a")") != std::string::npos);
+}
