@@ -155,7 +155,7 @@ struct Capture {
 
 }  // namespace
 
-TEST_CASE("fhctl: tail --from-oldest --json prints exactly the records of the ring; stats counts them", "[fhctl]") {
+TEST_CASE("fhctl: tail --from-oldest --json prints exactly the records of the ring, stats counts them", "[fhctl]") {
   const Capture captures[] = {{"bx_sample_20191230.NASDAQ_ITCH50", 12012, 117}, {"elk_nasdaq.pcap", 2232, 1102}};
   for (const Capture& c : captures) {
     INFO("capture " << c.file);

@@ -28,7 +28,7 @@ uint64_t takeOverSequence(const std::string& out) {
 
 }  // namespace
 
-TEST_CASE("glimpse: fhsim serves the day as published, with its faults in order; fhctl glimpse fetches it",
+TEST_CASE("glimpse: fhsim serves the day as published, with its faults in order, fhctl glimpse fetches it",
           "[glimpse][fhsim]") {
   TempDir dir;
   const std::string day = (dir.path() / "day.itch").string();

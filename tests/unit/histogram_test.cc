@@ -134,7 +134,7 @@ TEST_CASE("histogram: the region's copy equals the recorder's after every publis
   CHECK(copy->fields.count == 0);  // the other one untouched
 }
 
-TEST_CASE("histogram: a region without histograms has none; bad names and counts are refused", "[histogram][shm]") {
+TEST_CASE("histogram: a region without histograms has none, and bad names and counts are refused", "[histogram][shm]") {
   TempDir dir;
   {
     fh::shm::RegionWriter w(fh::test::smallRegion(dir));

@@ -160,7 +160,7 @@ TEST_CASE("itch handler: a book is republished once per flush, and only when a p
   CHECK(t.publisher.books[1].fields.status == shm::BookStatus::Normal);
 }
 
-TEST_CASE("itch handler: a join marks every book joining at once; a new session empties them", "[handler]") {
+TEST_CASE("itch handler: a join marks every book joining at once, a new session empties them", "[handler]") {
   Fixture t;
   t.directory(1, "AAA");
   t.directory(2, "BBB");

@@ -82,7 +82,7 @@ TEST_CASE("sequencer: one line in order, then both lines with duplicates", "[seq
   CHECK(a.nextSequence() == 31);
 }
 
-TEST_CASE("sequencer: each line loses packets the other has; nothing is lost", "[sequencer]") {
+TEST_CASE("sequencer: each line loses packets the other has, nothing is lost", "[sequencer]") {
   Out out;
   Sequencer a({}, out);
   std::mt19937 rng(7);
@@ -410,7 +410,7 @@ TEST_CASE("sequencer: a reply of another session is dropped and the hole stays o
   checkAccounting(a.counters());
 }
 
-TEST_CASE("sequencer: a large hole is asked for in pieces, a bounded number at once; capped replies ask for the rest",
+TEST_CASE("sequencer: a large hole is asked for in pieces, a bounded number at once, capped replies ask for the rest",
           "[sequencer]") {
   Out out;
   Channel ch;
@@ -494,7 +494,7 @@ TEST_CASE("sequencer: random loss on both lines, a server that answers: every me
   checkAccounting(a.counters());
 }
 
-TEST_CASE("sequencer: without a server a hole is lost after the wait; the accounting adds up", "[sequencer]") {
+TEST_CASE("sequencer: without a server a hole is lost after the wait, the accounting adds up", "[sequencer]") {
   Out out;
   Sequencer a({.heldPackets = 16, .gapTimeoutNs = 1000}, out);
   a.packet(0, packet(0), 0);
@@ -536,7 +536,7 @@ TEST_CASE("sequencer: a line that sends nothing while the session is open is sil
   CHECK(a.counters().line[1].silences == 1);
 }
 
-TEST_CASE("sequencer: the part of a hole no server has is lost alone; the parts that came go out", "[sequencer]") {
+TEST_CASE("sequencer: the part of a hole no server has is lost alone, the parts that came go out", "[sequencer]") {
   Out out;
   Channel ch;
   Recovering a(recovering(1, 3), out, &ch);  // parts of 3, 2 attempts

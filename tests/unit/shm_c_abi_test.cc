@@ -606,7 +606,7 @@ TEST_CASE("shm C ABI: a consumer re-attaches when a new writer replaces the regi
   CHECK(fh_consumer_generation(h.c) == third.header().generation);
 }
 
-TEST_CASE("shm C ABI: no exception crosses it; the last error is per thread", "[shm][c-abi]") {
+TEST_CASE("shm C ABI: no exception crosses it, the last error is per thread", "[shm][c-abi]") {
   TempDir dir;
   RegionWriter writer(smallRegion(dir));
   Handle h;

@@ -136,7 +136,7 @@ TEST_CASE("shm: books are copied whole, and only the published levels", "[shm]")
   CHECK(c.copyBook(7, *snap) == fh::shm::CopyStatus::WriterStuck);
 }
 
-TEST_CASE("shm: ticks arrive in order; a lapped reader is told exactly how many it lost", "[shm]") {
+TEST_CASE("shm: ticks arrive in order, a lapped reader is told exactly how many it lost", "[shm]") {
   TempDir dir;
   RegionWriter writer(smallRegion(dir));
   Consumer live("t", at(dir));
@@ -240,7 +240,7 @@ TEST_CASE("shm: a reader's mapping is read-only", "[shm]") {
   CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV));
 }
 
-TEST_CASE("shm: a live writer's name is refused; a dead one's is taken over", "[shm]") {
+TEST_CASE("shm: a live writer's name is refused, a dead one's is taken over", "[shm]") {
   TempDir dir;
   // A writer in another process that keeps its heartbeat.
   int ready[2];

@@ -252,7 +252,7 @@ TEST_CASE("snapshot: a join is merged with a snapshot ending at, after or before
   }
 }
 
-TEST_CASE("snapshot: a lost hole asks for a snapshot that must reach past it; the buffer drops its oldest when full",
+TEST_CASE("snapshot: a lost hole asks for a snapshot that must reach past it, the buffer drops its oldest when full",
           "[snapshot]") {
   const uint64_t total = day().messages.size();
   fh::book::OrderBooks whole(config());

@@ -39,7 +39,7 @@ std::vector<uint8_t> payload(size_t bytes, uint8_t seed) {
 
 }  // namespace
 
-TEST_CASE("tap: on while a capture holds its lock, off when it goes; packets come out as they went in", "[tap][shm]") {
+TEST_CASE("tap: on while a capture holds its lock, off when it goes, packets come out as they went in", "[tap][shm]") {
   TempDir dir;
   fh::shm::RegionConfig config = fh::test::smallRegion(dir);
   config.tapEndpoints[0] = {0xC6120001, 0xEF010101, 0, 26400, 17, {}};
@@ -85,7 +85,7 @@ TEST_CASE("tap: on while a capture holds its lock, off when it goes; packets com
   CHECK_FALSE(w.tapping());
 }
 
-TEST_CASE("tap: a lapped capture counts every packet it missed and reads on; an oversized one is refused",
+TEST_CASE("tap: a lapped capture counts every packet it missed and reads on, an oversized one is refused",
           "[tap][shm]") {
   TempDir dir;
   fh::shm::RegionWriter w(fh::test::smallRegion(dir));
@@ -129,7 +129,7 @@ TEST_CASE("tap: a lapped capture counts every packet it missed and reads on; an 
   CHECK(reader.lost() == lostBefore);
 }
 
-TEST_CASE("tap: a region without one has none; a bad size is refused naming its key", "[tap][shm]") {
+TEST_CASE("tap: a region without one has none, a bad size is refused naming its key", "[tap][shm]") {
   TempDir dir;
   fh::shm::RegionConfig config = fh::test::smallRegion(dir);
   config.tapBytes = 0;
