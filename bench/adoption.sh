@@ -11,6 +11,8 @@
 #   fhd-udp-poll   fhd, source = "udp", idle = "poll"
 #   fhd-xdp-spin   fhd, source = "xdp", idle = "spin"
 #   fhd-xdp-poll   fhd, source = "xdp", idle = "poll"
+#   fhd-*-*-tap    any fhd mode with `fhctl capture` attached (on the consumer's CPU, writing to tmpfs):
+#                  what capturing costs the path (not in the default set)
 # For fhd a consumer process (bench/path_latency --follow) spins on the tick
 # ring: on CPU 2 where there is one, else on CPU 0 beside the sender, where it
 # cannot run while the sender sends (its delay then includes the sender's bursts). Measured per mode: the delay at the receiver
@@ -98,8 +100,8 @@ run_raw() {  # run_raw xdp|udp RATE -> one JSON line
   cat "$work/raw.json"
 }
 
-run_fhd() {  # run_fhd udp|xdp spin|poll RATE -> one JSON line
-  local source=$1 idle=$2 rate=$3 name=adopt$RANDOM
+run_fhd() {  # run_fhd udp|xdp spin|poll RATE [tap] -> one JSON line
+  local source=$1 idle=$2 rate=$3 tap=${4:-} name=adopt$RANDOM capture=
   cat >"$work/$name.toml" <<EOF
 [instance]
 name = "$name"
@@ -133,6 +135,16 @@ EOF
   "$bin/path_latency" "$name" "$shm" --follow 1000 --cpu "$consumer_cpu" >"$work/consumer.json" &
   local consumer=$!
   pids+=("$consumer")
+  if [[ -n $tap ]]; then
+    taskset -c "$consumer_cpu" "$bin/fhctl" capture --shm "$name" --shm-dir "$shm" --out "$shm/$name.pcapng" \
+      2>"$work/capture.log" &
+    capture=$!
+    pids+=("$capture")
+    until [[ $("$bin/fhctl" stats --json --shm "$name" --shm-dir "$shm" |
+               python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('tap.attached', 0))") == 1 ]]; do
+      sleep 0.05
+    done
+  fi
   sleep 0.3
   local before after
   before=$(cpu_ticks "$fhd_pid")
@@ -144,6 +156,12 @@ EOF
   after=$(cpu_ticks "$fhd_pid")
   wait "$consumer"
   "$bin/fhctl" stats --json --shm "$name" --shm-dir "$shm" >"$work/stats.json"
+  if [[ -n $capture ]]; then
+    kill -TERM "$capture"
+    wait "$capture" || true
+    grep -q ' 0 lost by the tap' "$work/capture.log" || echo "adoption: the capture lost packets: $(cat "$work/capture.log")" >&2
+    rm -f "$shm/$name.pcapng"
+  fi
   kill -TERM "$fhd_pid"
   while kill -0 "$fhd_pid" 2>/dev/null; do sleep 0.05; done
   rm -f "$shm/$name"
@@ -164,7 +182,7 @@ run_mode() {  # run_mode MODE RATE -> appends to runs.jsonl, prints a summary
   case $mode in
     raw-xdp) line=$(run_raw xdp "$rate") ;;
     raw-udp) line=$(run_raw udp "$rate") ;;
-    fhd-*-*) IFS=- read -r _ source idle <<<"$mode"; line=$(run_fhd "$source" "$idle" "$rate") ;;
+    fhd-*-*) IFS=- read -r _ source idle tap <<<"$mode"; line=$(run_fhd "$source" "$idle" "$rate" "$tap") ;;
     *) echo "adoption: unknown mode $mode" >&2; return 1 ;;
   esac
   python3 - "$mode" "$rate" "$line" "$messages" >>"$out/runs.jsonl" <<'PY'
