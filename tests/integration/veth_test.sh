@@ -621,9 +621,11 @@ EOF
     capture_bg() {  # capture_bg REGION [options]: fhctl capture until SIGTERM, attached when it returns
       local region=$1
       shift
-      in_background "capture-$region" sh -c 'r=$1 w=$2; shift 2
+      # STDOUT=1: through --out - (standard output) into the same file.
+      in_background "capture-$region" sh -c 'r=$1 w=$2 s=$3; shift 3
+        if [ "$s" = 1 ]; then exec "$0" capture --shm "$r" --shm-dir "$w" --out - "$@" >"$w/$r.pcapng" 2>"$w/capture-$r.log"; fi
         exec "$0" capture --shm "$r" --shm-dir "$w" --out "$w/$r.pcapng" "$@" 2>"$w/capture-$r.log"' \
-        "$bin/fhctl" "$region" "$work" "$@"
+        "$bin/fhctl" "$region" "$work" "${STDOUT:-0}" "$@"
       capture_pid=$bg_pid
       wait_counter tap.attached "$region" 1 || { cat "$work/capture-$region.log"; return 1; }
     }
@@ -674,7 +676,7 @@ EOF
   server = "198.18.0.1:26600"
   retry_ms = 1500
   timeout_ms = 2000'
-    capture_bg c2
+    STDOUT=1 capture_bg c2
     wait "$publisher"
     wait_counter snapshot.loaded c2 1
     capture_end c2

@@ -172,8 +172,8 @@ int runCapture(const CaptureOptions& options, const RegionOptions& region) {
       if (wanted[l] && byLine[l] != 0)
         lines += std::string(lines.empty() ? "" : ", ") + kLineTitles[l] + " " + std::to_string(byLine[l]);
     std::fprintf(stderr, "fhctl capture: %s: %llu packets written to %s (%s); %llu lost by the tap", why,
-                 static_cast<unsigned long long>(written), options.out.c_str(), lines.empty() ? "none" : lines.c_str(),
-                 static_cast<unsigned long long>(lost));
+                 static_cast<unsigned long long>(written), options.out == "-" ? "standard output" : options.out.c_str(),
+                 lines.empty() ? "none" : lines.c_str(), static_cast<unsigned long long>(lost));
     if (lost != 0) std::fprintf(stderr, " (the capture fell behind: a larger shm.tap_mib, or a faster disk)");
     if (refused != 0)
       std::fprintf(stderr, "; %llu too large for the tap's ring, not kept", static_cast<unsigned long long>(refused));
