@@ -143,7 +143,8 @@ class PcapWriter {
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
-  void frame(uint32_t group, uint16_t port, std::span<const uint8_t> payload) {
+  // A frame received at `timeNs` (CLOCK_REALTIME).
+  void frame(uint32_t group, uint16_t port, std::span<const uint8_t> payload, uint64_t timeNs) {
     frame_.assign(42 + payload.size(), 0);
     uint8_t* e = frame_.data();
     const uint8_t mac[6] = {0x01,
@@ -182,8 +183,7 @@ class PcapWriter {
     uint16_t check = ipChecksum(udp, udpLength, sum);
     storeBe16(udp + 6, check == 0 ? 0xFFFF : check);
 
-    const uint64_t now = realtimeNs();
-    const uint32_t record[4] = {static_cast<uint32_t>(now / kSecond), static_cast<uint32_t>(now % kSecond),
+    const uint32_t record[4] = {static_cast<uint32_t>(timeNs / kSecond), static_cast<uint32_t>(timeNs % kSecond),
                                 static_cast<uint32_t>(frame_.size()), static_cast<uint32_t>(frame_.size())};
     write(record, sizeof record);
     write(frame_.data(), frame_.size());
@@ -301,6 +301,8 @@ class Publisher {
     summary_.firstSequence = o.firstSequence;
     if (o.rate > 0) batch_ = std::max<uint64_t>(1, o.rate / 1000);
     start_ = monotonicNs();
+    dryRunNs_ = start_;
+    dryRunRealtimeOffset_ = realtimeNs() - start_;
   }
 
   void message(std::span<const uint8_t> message) {
@@ -394,6 +396,7 @@ class Publisher {
         ++b_.summary.duplicated;
       }
     }
+    packetSent();
     next_ += count;
     builder_ = mold::PacketBuilder(buffer_, o_.session, next_);
   }
@@ -405,6 +408,7 @@ class Publisher {
     serviceDelayed();
     sendA(packet, 0);
     if (o_.lineB) sendB(packet, 0);
+    packetSent();
   }
 
   // Each message's 6-byte timestamp (offset 5) becomes now, New York time of day.
@@ -438,7 +442,7 @@ class Publisher {
 
   void sendA(std::span<const uint8_t> packet, uint16_t messages) {
     if (pcap_)
-      pcap_->frame(a_.group, a_.port, packet);
+      dryRunFrame(a_, packet);
     else
       socket_->send(a_.group, a_.port, packet);
     count(a_, packet, messages);
@@ -449,14 +453,14 @@ class Publisher {
       transmitB(packet, messages);
       return;
     }
-    delayed_.push_back(Delayed{monotonicNs() + uint64_t{o_.bDelayUs} * 1000, {packet.begin(), packet.end()}, messages});
+    delayed_.push_back(Delayed{now() + uint64_t{o_.bDelayUs} * 1000, {packet.begin(), packet.end()}, messages});
   }
 
   void transmitB(std::span<const uint8_t> packet, uint16_t messages) {
     if (socket_)
       socket_->send(b_.group, b_.port, packet);
     else if (o_.dryRunBothLines)
-      pcap_->frame(b_.group, b_.port, packet);
+      dryRunFrame(b_, packet);
     count(b_, packet, messages);
   }
 
@@ -466,9 +470,27 @@ class Publisher {
     line.summary.bytes += packet.size();
   }
 
+  // A dry run keeps time by its schedule, not by the clock: each packet takes
+  // kDryRunPacketNs (on both lines at once), a wait ends at its due time. So the same options write the
+  // same capture however the machine runs fhsim (only the day's start differs):
+  // a preemption cannot move line B's delayed copies, or stretch a hole past a
+  // handler's gap timeout. With --rate the waits are slept too, so servers
+  // beside the dry run see the day go by at its pace.
+  static constexpr uint64_t kDryRunPacketNs = 1'000;
+
+  uint64_t now() const { return pcap_ ? dryRunNs_ : monotonicNs(); }
+
+  void dryRunFrame(const Line& line, std::span<const uint8_t> packet) {
+    pcap_->frame(line.group, line.port, packet, dryRunNs_ + dryRunRealtimeOffset_);
+  }
+
+  void packetSent() {
+    if (pcap_) dryRunNs_ += kDryRunPacketNs;
+  }
+
   void serviceDelayed() {
     if (delayed_.empty()) return;
-    const uint64_t now = monotonicNs();
+    const uint64_t now = this->now();
     while (!delayed_.empty() && delayed_.front().due <= now) {
       transmitB(delayed_.front().packet, delayed_.front().messages);
       delayed_.pop_front();
@@ -477,6 +499,15 @@ class Publisher {
 
   // Sleeps until `due`, sending line B's delayed packets as they fall due.
   void waitUntil(uint64_t due) {
+    if (pcap_) {
+      while (!delayed_.empty() && delayed_.front().due <= due) {
+        dryRunNs_ = std::max(dryRunNs_, delayed_.front().due);
+        serviceDelayed();
+      }
+      dryRunNs_ = std::max(dryRunNs_, due);
+      if (o_.rate > 0) sleepUntil(due);
+      return;
+    }
     for (;;) {
       serviceDelayed();
       const uint64_t wake = delayed_.empty() ? due : std::min(due, delayed_.front().due);
@@ -511,7 +542,9 @@ class Publisher {
   uint16_t heldMessages_ = 0;
   std::deque<Delayed> delayed_;
   uint64_t start_ = 0;
-  uint64_t scheduled_ = 0;  // messages of the packets already paced
+  uint64_t dryRunNs_ = 0;              // a dry run's clock (CLOCK_MONOTONIC's origin)
+  uint64_t dryRunRealtimeOffset_ = 0;  // from it to the capture's CLOCK_REALTIME
+  uint64_t scheduled_ = 0;             // messages of the packets already paced
   uint64_t nextCheck_ = 0;
   uint64_t batch_ = 1;
   std::mt19937_64 rngA_{o_.faultSeed};
