@@ -252,16 +252,35 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     out << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw ConfigError(out.str());
   }
-  onlyKeys(root, "", {"instance", "book", "shm", "feed"});
+  onlyKeys(root, "", {"instance", "book", "shm", "memory", "feed"});
   Config c;
   if (const toml::node* n = root.get("instance")) {
     if (!n->is_table()) fail("instance", "must be a table");
     const toml::table& t = *n->as_table();
-    onlyKeys(t, "instance", {"name", "log_level"});
+    onlyKeys(t, "instance", {"name", "log_level", "housekeeping_cpu"});
     c.instance = get<std::string>(t, "instance", "name").value_or("fh");
     c.logLevel = choice<std::string>(
         t, "instance", "log_level", "info",
         {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}});
+    c.housekeepingCpu = static_cast<int>(integer(t, "instance", "housekeeping_cpu", -1, -1, 4095));
+  }
+  if (const toml::node* n = root.get("memory")) {
+    if (!n->is_table()) fail("memory", "must be a table");
+    const toml::table& t = *n->as_table();
+    onlyKeys(t, "memory", {"numa_node", "huge_pages"});
+    if (const toml::node* node = t.get("numa_node"); node != nullptr && node->is_integer()) {
+      c.memory.place = NodeChoice::Number;
+      c.memory.node = static_cast<int>(integer(t, "memory", "numa_node", 0, 0, 1023));
+    } else if (node != nullptr && !node->is_string()) {
+      fail("memory.numa_node", "must be \"nic\", \"cpu\", \"any\" or a node number");
+    } else {
+      c.memory.place =
+          choice<NodeChoice>(t, "memory", "numa_node", NodeChoice::Nic,
+                             {{"nic", NodeChoice::Nic}, {"cpu", NodeChoice::Cpu}, {"any", NodeChoice::Any}});
+    }
+    c.memory.pages = choice<HugePages>(
+        t, "memory", "huge_pages", HugePages::Transparent,
+        {{"explicit", HugePages::Explicit}, {"transparent", HugePages::Transparent}, {"off", HugePages::Off}});
   }
   c.region.name = c.instance;
   if (const toml::node* n = root.get("shm")) {

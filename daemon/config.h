@@ -14,6 +14,7 @@
 #include "feed/snapshot_recovery.h"
 #include "shm/writer.h"
 #include "util/endpoint.h"
+#include "util/memory.h"
 
 namespace fh::daemon {
 
@@ -68,9 +69,20 @@ struct Feed {
   std::string tradingDate;     // YYYY-MM-DD; empty: today in New York
 };
 
+// Where the book stores and the UMEM live ([memory]); fhd resolves the node
+// at start (resolveMemory in fhd/main.cc), when the host can be asked.
+enum class NodeChoice { Nic, Cpu, Any, Number };
+struct MemoryConfig {
+  NodeChoice place = NodeChoice::Nic;
+  int node = -1;  // NodeChoice::Number
+  HugePages pages = HugePages::Transparent;
+};
+
 struct Config {
   std::string instance = "fh";
   std::string logLevel = "info";
+  int housekeepingCpu = -1;  // every thread but the worker pinned here; -1: any CPU but the worker's
+  MemoryConfig memory;
   shm::RegionConfig region;  // name, group, depth, ring (counters filled by the daemon)
   book::BookConfig book;
   std::vector<Feed> feeds;  // exactly one in this version

@@ -30,55 +30,66 @@ namespace fh::daemon {
   X(id##Silent, name ".silent")         \
   X(id##Silences, name ".silences")
 
-#define FH_SOURCE_COUNTERS(X)                                      \
-  FH_LINE_COUNTERS(X, LineA, "line_a")                             \
-  FH_LINE_COUNTERS(X, LineB, "line_b")                             \
-  FH_LINE_COUNTERS(X, Replies, "retransmission")                   \
-  X(LineMalformed, "lines.malformed")                              \
-  X(Requests, "retransmission.requests")                           \
-  X(Retries, "retransmission.retries")                             \
-  X(Failovers, "retransmission.failovers")                         \
-  X(SendFailures, "retransmission.send_failures")                  \
-  X(MessagesRequested, "retransmission.messages_requested")        \
-  X(WrongSession, "retransmission.wrong_session")                  \
-  X(WrongSender, "retransmission.wrong_sender")                    \
-  X(Exhausted, "retransmission.exhausted")                         \
-  X(InFlight, "retransmission.in_flight")                          \
-  X(Duplicates, "arbiter.duplicates")                              \
-  X(Held, "arbiter.held")                                          \
-  X(HeldMessages, "arbiter.held_messages")                         \
-  X(Filled, "arbiter.filled")                                      \
-  X(Gaps, "arbiter.gaps")                                          \
-  X(GapMessages, "arbiter.gap_messages")                           \
-  X(Heartbeats, "arbiter.heartbeats")                              \
-  X(EndOfSession, "arbiter.end_of_session")                        \
-  X(SessionChanges, "arbiter.session_changes")                     \
-  X(ForeignPackets, "arbiter.foreign_packets")                     \
-  X(JoinedAt, "feed.joined_at")                                    \
-  X(Datagrams, "source.datagrams")                                 \
-  X(WrongSource, "source.wrong_source")                            \
-  X(Truncated, "source.truncated")                                 \
-  X(SocketDrops, "source.socket_drops")                            \
-  X(BadChecksum, "source.bad_ip_checksum")                         \
-  X(NotALine, "source.not_a_line")                                 \
-  X(BusyPolling, "source.busy_poll_in_effect")                     \
-  X(ZeroCopy, "xsk.zero_copy")                                     \
-  X(NativeMode, "xdp.native_mode")                                 \
-  X(RxDropped, "xsk.rx_dropped")                                   \
-  X(RxRingFull, "xsk.rx_ring_full")                                \
-  X(FillRingEmpty, "xsk.fill_ring_empty")                          \
-  X(RxInvalid, "xsk.rx_invalid")                                   \
-  X(FetchAttempts, "snapshot.fetch_attempts")                      \
-  X(Fetched, "snapshot.fetched")                                   \
-  X(FetchRejected, "snapshot.login_rejected")                      \
-  X(FetchClosed, "snapshot.closed_early")                          \
-  X(FetchSilent, "snapshot.server_silent")                         \
-  X(FetchConnectFailures, "snapshot.connect_failures")             \
-  X(FetchMalformed, "snapshot.malformed")                          \
-  X(FetchMs, "snapshot.fetch_ms")                                  \
-  X(TapAttached, "tap.attached") /* 1: a capture is attached */    \
-  X(TapPackets, "tap.packets")   /* packets copied into the tap */ \
-  X(TapRefused, "tap.refused")   /* too large for the tap's ring */
+#define FH_SOURCE_COUNTERS(X)                                       \
+  FH_LINE_COUNTERS(X, LineA, "line_a")                              \
+  FH_LINE_COUNTERS(X, LineB, "line_b")                              \
+  FH_LINE_COUNTERS(X, Replies, "retransmission")                    \
+  X(LineMalformed, "lines.malformed")                               \
+  X(Requests, "retransmission.requests")                            \
+  X(Retries, "retransmission.retries")                              \
+  X(Failovers, "retransmission.failovers")                          \
+  X(SendFailures, "retransmission.send_failures")                   \
+  X(MessagesRequested, "retransmission.messages_requested")         \
+  X(WrongSession, "retransmission.wrong_session")                   \
+  X(WrongSender, "retransmission.wrong_sender")                     \
+  X(Exhausted, "retransmission.exhausted")                          \
+  X(InFlight, "retransmission.in_flight")                           \
+  X(Duplicates, "arbiter.duplicates")                               \
+  X(Held, "arbiter.held")                                           \
+  X(HeldMessages, "arbiter.held_messages")                          \
+  X(Filled, "arbiter.filled")                                       \
+  X(Gaps, "arbiter.gaps")                                           \
+  X(GapMessages, "arbiter.gap_messages")                            \
+  X(Heartbeats, "arbiter.heartbeats")                               \
+  X(EndOfSession, "arbiter.end_of_session")                         \
+  X(SessionChanges, "arbiter.session_changes")                      \
+  X(ForeignPackets, "arbiter.foreign_packets")                      \
+  X(JoinedAt, "feed.joined_at")                                     \
+  X(Datagrams, "source.datagrams")                                  \
+  X(WrongSource, "source.wrong_source")                             \
+  X(Truncated, "source.truncated")                                  \
+  X(SocketDrops, "source.socket_drops")                             \
+  X(BadChecksum, "source.bad_ip_checksum")                          \
+  X(NotALine, "source.not_a_line")                                  \
+  X(BusyPolling, "source.busy_poll_in_effect")                      \
+  X(ZeroCopy, "xsk.zero_copy")                                      \
+  X(NativeMode, "xdp.native_mode")                                  \
+  X(RxDropped, "xsk.rx_dropped")                                    \
+  X(RxRingFull, "xsk.rx_ring_full")                                 \
+  X(FillRingEmpty, "xsk.fill_ring_empty")                           \
+  X(RxInvalid, "xsk.rx_invalid")                                    \
+  X(FetchAttempts, "snapshot.fetch_attempts")                       \
+  X(Fetched, "snapshot.fetched")                                    \
+  X(FetchRejected, "snapshot.login_rejected")                       \
+  X(FetchClosed, "snapshot.closed_early")                           \
+  X(FetchSilent, "snapshot.server_silent")                          \
+  X(FetchConnectFailures, "snapshot.connect_failures")              \
+  X(FetchMalformed, "snapshot.malformed")                           \
+  X(FetchMs, "snapshot.fetch_ms")                                   \
+  X(TapAttached, "tap.attached") /* 1: a capture is attached */     \
+  X(TapPackets, "tap.packets")   /* packets copied into the tap */  \
+  X(TapRefused, "tap.refused")   /* too large for the tap's ring */ \
+  FH_MEMORY_COUNTERS(X, Stores, "memory.stores")                    \
+  FH_MEMORY_COUNTERS(X, Umem, "memory.umem")
+
+// What the kernel gave the book stores and the UMEMs, set once at start
+// (util/memory.h): mapped bytes, of them on huge pages, of them off the node
+// asked for, and the node holding most.
+#define FH_MEMORY_COUNTERS(X, id, name)         \
+  X(id##Bytes, name "_bytes")                   \
+  X(id##HugePageBytes, name "_huge_page_bytes") \
+  X(id##OffNodeBytes, name "_off_node_bytes")   \
+  X(id##Node, name "_node")
 
 enum class SourceCounter : uint32_t {
 #define FH_SOURCE_ENUM(id, name) id,
@@ -186,6 +197,16 @@ inline void syncTapCounters(shm::RegionWriter& w, const SourceCounterIndex& i, b
     w.set(i.at(SourceCounter::TapPackets), tap->packets.load(std::memory_order_relaxed));
     w.set(i.at(SourceCounter::TapRefused), tap->refused.load(std::memory_order_relaxed));
   }
+}
+
+inline void setMemoryCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const MemoryGrant& stores,
+                              const MemoryGrant& umem) noexcept {
+  const auto set = [&](SourceCounter first, const MemoryGrant& g) {
+    const uint64_t values[] = {g.bytes, g.hugeBytes, g.offNodeBytes, uint64_t(g.node())};
+    for (size_t k = 0; k < std::size(values); ++k) w.set(i.at(first) + k, values[k]);
+  };
+  set(SourceCounter::StoresBytes, stores);
+  set(SourceCounter::UmemBytes, umem);
 }
 
 inline void syncKernelCounters(shm::RegionWriter& w, const SourceCounterIndex& i, const XdpSource& source) {

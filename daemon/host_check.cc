@@ -95,7 +95,8 @@ constexpr const char* kNativeXdpDrivers[] = {"mlx5_core", "mlx4_en",   "ice",   
 
 class Checker {
  public:
-  Checker(const Feed& feed, const Host& host, std::vector<HostItem>& out) : f_(feed), host_(host), out_(out) {}
+  Checker(const Config& config, const Feed& feed, const Host& host, std::vector<HostItem>& out)
+      : c_(config), f_(feed), host_(host), out_(out) {}
 
   void run() {
     const bool network = f_.source != Source::File;
@@ -295,6 +296,16 @@ class Checker {
     const uint64_t pageKb = meminfo(info, "Hugepagesize").value_or(0);
     const std::string explicitText =
         std::to_string(freePages) + " explicit huge pages of " + std::to_string(pageKb) + " kB free";
+    if (c_.memory.pages == HugePages::Explicit) {  // [memory] huge_pages = "explicit"
+      add("huge_pages", freePages > 0 && pageKb == 2048 ? Verdict::Ok : Verdict::Bad,
+          explicitText +
+              " (memory.huge_pages = \"explicit\"; fhd logs what it got, and fhctl stats shows "
+              "memory.*_huge_page_bytes)",
+          "without free 2 MiB pages fhd falls back to transparent huge pages, where the kernel finds them",
+          "echo N > /proc/sys/vm/nr_hugepages (N 2 MiB pages: the stores and the UMEM, see memory.stores_bytes), "
+          "or hugepages=N on the kernel command line");
+      return;
+    }
     if (thp.find("[never]") != std::string::npos || thp.empty()) {
       add("huge_pages", freePages > 0 ? Verdict::Warn : Verdict::Bad,
           "transparent huge pages: " + (thp.empty() ? std::string("unknown") : thp) + "; " + explicitText,
@@ -404,6 +415,7 @@ class Checker {
         "a NIC whose driver has native XDP; xdp_mode = \"native\" makes fhd refuse to start without it");
   }
 
+  const Config& c_;
   const Feed& f_;
   const Host& host_;
   bool ifExists_ = false;
@@ -462,7 +474,14 @@ std::vector<int> parseCpuList(const std::string& text) {
 std::vector<HostItem> checkHost(const Config& config, const std::string& root) {
   const Host host(root);
   std::vector<HostItem> items;
-  for (const Feed& f : config.feeds) Checker(f, host, items).run();
+  for (const Feed& f : config.feeds) {
+    Checker(config, f, host, items).run();
+    if (f.cpu >= 0 && config.housekeepingCpu == f.cpu)
+      items.push_back({f.name, "cpu.housekeeping", Verdict::Bad,
+                       "instance.housekeeping_cpu " + std::to_string(f.cpu) + " is the worker's",
+                       "the housekeeping, snapshot and capture threads take turns with the spinning worker",
+                       "housekeeping_cpu = a CPU that is not a worker's, or -1 (any CPU but the workers')"});
+  }
   // A CPU given to two workers: each takes half of it.
   for (size_t i = 0; i < config.feeds.size(); ++i)
     for (size_t j = i + 1; j < config.feeds.size(); ++j)

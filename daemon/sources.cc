@@ -116,7 +116,7 @@ void UdpSource::wait(int timeoutMs, int extraFd) noexcept {
   ::poll(fds, n, timeoutMs);
 }
 
-XdpSource::XdpSource(const Feed& feed) : mode_(xsk::XdpMode::Generic), batch_(feed.batch) {
+XdpSource::XdpSource(const Feed& feed, const MemoryPolicy& memory) : mode_(xsk::XdpMode::Generic), batch_(feed.batch) {
   lines_[0] = feed.lineA;
   if (feed.lineB) {
     lines_[1] = *feed.lineB;
@@ -136,6 +136,7 @@ XdpSource::XdpSource(const Feed& feed) : mode_(xsk::XdpMode::Generic), batch_(fe
       c.busyPoll = feed.busyPoll;
       c.busyPollUs = feed.busyPollUs;
       c.busyPollBudget = feed.busyPollBudget;
+      c.memory = memory;
       sockets_.push_back(std::make_unique<xsk::Socket>(c));
       steering_.setSocket(queue, sockets_.back()->fd());
       queues_.push_back(queue);
@@ -153,6 +154,12 @@ XdpSource::XdpSource(const Feed& feed) : mode_(xsk::XdpMode::Generic), batch_(fe
     for (const int fd : memberships_) ::close(fd);
     throw;
   }
+}
+
+MemoryGrant XdpSource::memoryGrant() const {
+  MemoryGrant g;
+  for (const auto& socket : sockets_) g += socket->memoryGrant();
+  return g;
 }
 
 XdpSource::~XdpSource() {

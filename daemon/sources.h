@@ -80,7 +80,8 @@ class UdpSource {
 
 class XdpSource {
  public:
-  explicit XdpSource(const Feed& feed);
+  // The UMEMs are placed as `memory` asks.
+  XdpSource(const Feed& feed, const MemoryPolicy& memory);
   ~XdpSource();
   XdpSource(const XdpSource&) = delete;
   XdpSource& operator=(const XdpSource&) = delete;
@@ -98,6 +99,8 @@ class XdpSource {
   xsk::SocketStats socketStats() const noexcept;
   const std::vector<uint64_t>& framesByQueue() const noexcept { return framesByQueue_; }
   const std::vector<uint32_t>& queues() const noexcept { return queues_; }
+  // What the kernel gave the UMEMs (at start: reads /proc).
+  MemoryGrant memoryGrant() const;
 
  private:
   xsk::Steering steering_;

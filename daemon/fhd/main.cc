@@ -82,6 +82,86 @@ void pinTo(int cpu) {
                               std::strerror(e));
 }
 
+// Every thread fhd starts besides the worker (housekeeping, the snapshot
+// fetcher) inherits the main thread's CPUs: instance.housekeeping_cpu, or
+// when the worker is pinned every CPU the process may use but the worker's.
+// The worker, the main thread, pins itself later (pinTo). Returns what was
+// done, for the log.
+std::string pinHousekeeping(const Config& c, const Feed& f) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (c.housekeepingCpu >= 0) {
+    CPU_SET(c.housekeepingCpu, &set);
+  } else {
+    if (f.cpu < 0) return "housekeeping on any CPU (the worker is not pinned)";
+    if (sched_getaffinity(0, sizeof set, &set) != 0 || !CPU_ISSET(f.cpu, &set) || CPU_COUNT(&set) < 2)
+      return "housekeeping on any CPU (none is left beside the worker's)";
+    CPU_CLR(f.cpu, &set);
+  }
+  if (sched_setaffinity(0, sizeof set, &set) != 0)
+    throw daemon::ConfigError("instance.housekeeping_cpu: cannot pin the housekeeping thread to CPU " +
+                              std::to_string(c.housekeepingCpu) + ": " + std::strerror(errno));
+  std::string cpus;
+  for (int i = 0; i < CPU_SETSIZE; ++i)
+    if (CPU_ISSET(i, &set)) {
+      if (!cpus.empty()) cpus += ',';  // in steps: GCC 12 warns of a false -Wrestrict otherwise
+      cpus += std::to_string(i);
+    }
+  if (c.housekeepingCpu >= 0 && c.housekeepingCpu == f.cpu)
+    spdlog::warn("instance.housekeeping_cpu {} is feed.cpu too: the housekeeping thread takes turns with the worker",
+                 c.housekeepingCpu);
+  return "housekeeping on CPU " + cpus;
+}
+
+// The node the stores and the UMEM go to ([memory] numa_node), and why.
+MemoryPolicy resolveMemory(const Config& c, const Feed& f, std::string& why) {
+  MemoryPolicy policy;
+  policy.pages = c.memory.pages;
+  daemon::NodeChoice place = c.memory.place;
+  if (place == daemon::NodeChoice::Nic && f.source == daemon::Source::File) place = daemon::NodeChoice::Cpu;
+  switch (place) {
+    case daemon::NodeChoice::Any:
+      why = "where first touched (memory.numa_node = \"any\")";
+      break;
+    case daemon::NodeChoice::Number: {
+      const std::vector<int> nodes = numaNodes();
+      if (std::find(nodes.begin(), nodes.end(), c.memory.node) == nodes.end()) {
+        std::string have;
+        for (const int n : nodes) {
+          if (!have.empty()) have += ", ";
+          have += std::to_string(n);
+        }
+        throw daemon::ConfigError("memory.numa_node: node " + std::to_string(c.memory.node) +
+                                  " does not exist on this host (its nodes: " + (have.empty() ? "none" : have) + ")");
+      }
+      policy.node = c.memory.node;
+      why = "node " + std::to_string(policy.node) + " (memory.numa_node)";
+      break;
+    }
+    case daemon::NodeChoice::Nic:
+      policy.node = interfaceNode(f.interface);
+      why = policy.node >= 0
+                ? "node " + std::to_string(policy.node) + ", " + f.interface + "'s"
+                : "where first touched: " + f.interface + " has no NUMA node (a virtual device, or one node)";
+      break;
+    case daemon::NodeChoice::Cpu:
+      policy.node = f.cpu >= 0 ? cpuNode(f.cpu) : -1;
+      why = policy.node >= 0
+                ? "node " + std::to_string(policy.node) + ", the worker's CPU " + std::to_string(f.cpu) + "'s"
+            : f.cpu < 0 ? "where first touched: the worker is not pinned"
+                        : "where first touched: CPU " + std::to_string(f.cpu) + " has no NUMA node";
+      break;
+  }
+  return policy;
+}
+
+// Logs what the kernel gave, and warns of what it did not.
+void reportMemory(const Feed& f, const char* what, const MemoryGrant& g) {
+  const std::string& name = f.name.empty() ? f.replay : f.name;
+  spdlog::info("{}: {}: {}", name, what, describe(g));
+  if (!g.fallback.empty()) spdlog::warn("{}: {}: {}", name, what, g.fallback);
+}
+
 // Keeps a replay to `rate` messages/s (0: as fast as it goes).
 class Pacer {
  public:
@@ -411,6 +491,12 @@ int runNetwork(const Feed& f, Source& source, feed::ItchFeed& feed, shm::RegionW
 
 int run(const Config& config, bool exitWhenDone) {
   const Feed& f = config.feeds.front();
+  const std::string helpers = pinHousekeeping(config, f);
+  std::string placement;
+  const MemoryPolicy memory = resolveMemory(config, f, placement);
+  spdlog::info("{}: worker on {}, {}; stores and UMEM asked for {}, {}", f.name.empty() ? f.replay : f.name,
+               f.cpu >= 0 ? "CPU " + std::to_string(f.cpu) : std::string("any CPU"), helpers, placement,
+               describe(memory.pages));
   shm::RegionConfig region = config.region;
   region.counters = feed::feedCounterNames();
   region.histograms = feed::feedHistogramNames();
@@ -422,7 +508,7 @@ int run(const Config& config, bool exitWhenDone) {
   std::unique_ptr<daemon::XdpSource> xdp;
   std::unique_ptr<daemon::UdpSource> udp;
   if (f.source == daemon::Source::Xdp) {
-    xdp = std::make_unique<daemon::XdpSource>(f);
+    xdp = std::make_unique<daemon::XdpSource>(f, memory);
     spdlog::info(
         "{}: XDP program attached to {} in {} mode; AF_XDP sockets on queues {} in {} mode; busy polling "
         "{}",
@@ -450,7 +536,9 @@ int run(const Config& config, bool exitWhenDone) {
   }
 
   if (xdp || udp) describeTapLines(region, f, rerequest.get());
-  book::OrderBooks books(config.book);
+  book::BookConfig bookConfig = config.book;
+  bookConfig.memory = memory;
+  book::OrderBooks books(bookConfig);
   shm::RegionWriter writer(region);
   std::unique_ptr<daemon::SnapshotFetcher> snapshots;
   feed::SnapshotChannel snapshotChannel;
@@ -469,6 +557,12 @@ int run(const Config& config, bool exitWhenDone) {
                region.maxInstruments, region.depth, region.ringBytes >> 20, writer.header().generation);
   if (xdp) daemon::setModeCounters(writer, index, *xdp);
   if (udp) daemon::setModeCounters(writer, index, *udp);
+  MemoryGrant stores = books.memoryGrant();
+  stores += feed->handler().memoryGrant();
+  reportMemory(f, "book stores", stores);
+  const MemoryGrant umem = xdp ? xdp->memoryGrant() : MemoryGrant{};
+  if (xdp) reportMemory(f, "UMEM", umem);
+  daemon::setMemoryCounters(writer, index, stores, umem);
 
   // The source is open and the region made: ready, before any watchdog ping.
   fh::notify("READY=1");

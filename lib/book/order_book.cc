@@ -27,15 +27,16 @@ OrderBooks::OrderBooks(const BookConfig& config) : config_(config) {
   tickInverse_ = odd;  // correct to 3 bits; each Newton step doubles that
   for (int i = 0; i < 5; ++i) tickInverse_ *= 2 - odd * tickInverse_;
   tickBias_ = kTickBias * tick;
-  books_ = std::make_unique<BookSlot[]>(config_.maxInstruments);
+  books_ = HugeArray<BookSlot>(config_.maxInstruments, config_.memory);
+  std::fill_n(books_.get(), config_.maxInstruments, BookSlot{});
   // Open addressing at a load factor of at most one half.
   const size_t slots = std::bit_ceil(size_t{config_.maxOrders} * 2);
   orderMask_ = slots - 1;
   orderShift_ = static_cast<unsigned>(std::countr_zero(slots));
-  orders_ = HugeArray<Order>(slots);  // zeroed: every page touched now
+  orders_ = HugeArray<Order>(slots, config_.memory);  // zeroed: every page touched now
   levelSlots_ = std::bit_ceil(config_.maxLevels);
   topClass_ = static_cast<uint8_t>(std::countr_zero(levelSlots_) - 2);
-  levels_ = HugeArray<Level>(levelSlots_);
+  levels_ = HugeArray<Level>(levelSlots_, config_.memory);
   freeBlocks_.fill(kNone);
   pushFree(0, topClass_);
 }
@@ -54,6 +55,13 @@ OrderBooks::~OrderBooks() = default;
 size_t OrderBooks::reservedBytes() const noexcept {
   return (orderMask_ + 1) * sizeof(Order) + size_t{levelSlots_} * sizeof(Level) +
          size_t{config_.maxInstruments} * sizeof(BookSlot);
+}
+
+MemoryGrant OrderBooks::memoryGrant() const {
+  MemoryGrant g = books_.grant();
+  g += orders_.grant();
+  g += levels_.grant();
+  return g;
 }
 
 OrderBooks::Order* OrderBooks::findSlot(uint64_t ref) const noexcept {

@@ -45,6 +45,7 @@ struct BookConfig {
   // stores keep 32-bit tick numbers, which keeps an order in 16 bytes. The
   // default is ITCH's Price(4), 1e-4: prices within +-214,748.3647.
   Price priceTick = 100'000;
+  MemoryPolicy memory;  // the stores' NUMA node and page size (util/memory.h)
 };
 
 // A price level as consumers see it.
@@ -163,6 +164,7 @@ class OrderBooks {
 
   // --- read side (same thread, or after the writer stopped) ---
   uint32_t maxInstruments() const noexcept { return config_.maxInstruments; }
+  const BookConfig& config() const noexcept { return config_; }
   Price priceTick() const noexcept { return config_.priceTick; }
   const Instrument* instrument(InstrumentId instrument) const noexcept {
     return instrument < config_.maxInstruments ? &books_[instrument].instrument : nullptr;
@@ -187,6 +189,8 @@ class OrderBooks {
   const BookCounters& counters() const noexcept { return counters_; }
   // Bytes reserved by the stores.
   size_t reservedBytes() const noexcept;
+  // What the kernel gave the stores: node, page size, and any fallback.
+  MemoryGrant memoryGrant() const;
 
   // Visits every live order of one instrument (any order); off the hot path.
   template <class F>
@@ -283,7 +287,7 @@ class OrderBooks {
   uint64_t tickBias_ = 0;     // 2^31 ticks, in 1e-9
   uint64_t tickInverse_ = 0;  // the inverse of the tick's odd part, modulo 2^64
   int tickShift_ = 0;         // the tick's power of two
-  std::unique_ptr<BookSlot[]> books_;
+  HugeArray<BookSlot> books_;
   HugeArray<Order> orders_;
   size_t orderMask_ = 0;
   unsigned orderShift_ = 0;

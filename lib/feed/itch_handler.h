@@ -41,8 +41,8 @@ class ItchHandler {
         window_(*this),
         midnightNs_(midnightNs),
         depth_(std::min<uint32_t>(publisher.depth(), shm::kMaxDepth)),
-        state_(books.maxInstruments()),
-        dirty_(books.maxInstruments()) {}
+        state_(books.maxInstruments(), books.config().memory),
+        dirty_(books.maxInstruments(), books.config().memory) {}
   ItchHandler(const ItchHandler&) = delete;
   ItchHandler& operator=(const ItchHandler&) = delete;
 
@@ -201,6 +201,12 @@ class ItchHandler {
   const HandlerCounters& counters() const noexcept { return counters_; }
   const book::BuilderCounters& builderCounters() const noexcept { return builder_.counters(); }
   const book::OrderBooks& books() const noexcept { return books_; }
+  // What the kernel gave the handler's own stores (at start).
+  MemoryGrant memoryGrant() const {
+    MemoryGrant g = state_.grant();
+    g += dirty_.grant();
+    return g;
+  }
   // ts_recv - ts_event of every message with a timestamp but a snapshot's.
   shm::Histogram& feedDelay() noexcept { return feedDelay_; }
 

@@ -6,7 +6,6 @@
 
 #include <linux/if_link.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -20,21 +19,24 @@ Socket::Socket(const SocketConfig& config) : config_(config) {
   if (config.frames == 0 || (config.frames & (config.frames - 1)) != 0 || config.ringSize > config.frames)
     throw std::invalid_argument(where + ": UMEM frames must be a power of two, at least the ring size");
   areaBytes_ = size_t{config.frames} * config.frameSize;
-  area_ = ::mmap(nullptr, areaBytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (area_ == MAP_FAILED) throw std::runtime_error(where + ": cannot map the UMEM: " + std::strerror(errno));
+  try {
+    area_ = mapMemory(areaBytes_, config.memory);
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error(where + ": cannot map the UMEM (" + std::to_string(areaBytes_ >> 20) + " MiB)");
+  }
 
   const auto fail = [&](const std::string& what, int error) {
     const std::string message = where + ": " + what + ": " + std::strerror(error < 0 ? -error : error);
     if (xsk_ != nullptr) xsk_socket__delete(xsk_);
     if (umem_ != nullptr) xsk_umem__delete(umem_);
-    ::munmap(area_, areaBytes_);
+    unmapMemory(area_.data, area_.bytes);
     throw std::runtime_error(message);
   };
   const xsk_umem_config umemConfig{config.ringSize, config.ringSize, config.frameSize, 0, 0};
   // libxdp 1.3.1 leaves fill_.cached_prod unset: the rings start zeroed.
   std::memset(&fill_, 0, sizeof fill_);
   std::memset(&comp_, 0, sizeof comp_);
-  if (const int e = xsk_umem__create(&umem_, area_, areaBytes_, &fill_, &comp_, &umemConfig); e != 0)
+  if (const int e = xsk_umem__create(&umem_, area_.data, areaBytes_, &fill_, &comp_, &umemConfig); e != 0)
     fail("cannot create the UMEM" +
              missingCapabilities({{CAP_NET_RAW, "CAP_NET_RAW"}, {CAP_IPC_LOCK, "CAP_IPC_LOCK"}}, -e) +
              (e == -ENOMEM || e == -ENOBUFS || e == -EPERM
@@ -77,7 +79,7 @@ Socket::Socket(const SocketConfig& config) : config_(config) {
 Socket::~Socket() {
   xsk_socket__delete(xsk_);
   xsk_umem__delete(umem_);
-  ::munmap(area_, areaBytes_);
+  unmapMemory(area_.data, area_.bytes);
 }
 
 SocketStats Socket::stats() const noexcept {

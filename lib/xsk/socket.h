@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "util/memory.h"
 #include "xsk/steering.h"
 
 namespace fh::xsk {
@@ -26,6 +27,7 @@ struct SocketConfig {
   bool busyPoll = true;
   uint32_t busyPollUs = 20;
   uint32_t busyPollBudget = 64;
+  MemoryPolicy memory;  // the UMEM's NUMA node and page size (util/memory.h)
 };
 
 struct SocketStats {
@@ -48,6 +50,8 @@ class Socket {
   uint32_t queue() const noexcept { return config_.queue; }
   const std::string& interface() const noexcept { return config_.interface; }
   SocketStats stats() const noexcept;
+  // What the kernel gave the UMEM: node, page size, and any fallback. At start only.
+  MemoryGrant memoryGrant() const { return inspectMemory(area_); }
 
   // Hands each received frame to f(const uint8_t* data, uint32_t length),
   // at most `batch`, then gives the frames back to the fill ring at once.
@@ -66,7 +70,7 @@ class Socket {
     }
     for (uint32_t i = 0; i < n; ++i) {
       const xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, index + i);
-      const auto* data = static_cast<const uint8_t*>(xsk_umem__get_data(area_, d->addr));
+      const auto* data = static_cast<const uint8_t*>(xsk_umem__get_data(area_.data, d->addr));
       f(data, d->len);
       *xsk_ring_prod__fill_addr(&fill_, fillIndex + i) = xsk_umem__extract_addr(d->addr);
     }
@@ -82,8 +86,8 @@ class Socket {
   void wakeup() noexcept;
 
   SocketConfig config_;
-  void* area_ = nullptr;
-  size_t areaBytes_ = 0;
+  Mapping area_;          // the UMEM, rounded up to 2 MiB
+  size_t areaBytes_ = 0;  // of it registered: frames * frameSize
   xsk_umem* umem_ = nullptr;
   xsk_socket* xsk_ = nullptr;
   xsk_ring_prod fill_{};

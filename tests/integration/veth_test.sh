@@ -3,7 +3,7 @@
 # namespace made here (hosts 198.18.0.1/.2, groups 239.1.1.1/.2), removed by a
 # trap whatever happens. Usage: veth_test.sh BIN_DIR TESTDATA_DIR SOURCE_DIR CASE
 #   CASE = replay-xdp | replay-udp | coexist | kill | queues | faults | join | socket-drops | retransmission |
-#          least-privilege | syscalls | snapshot | prometheus | capture
+#          least-privilege | syscalls | snapshot | prometheus | capture | memory
 # replay-*: every capture of TESTDATA_DIR/itch50 published on lines A and B
 # gives exactly the books of `fhctl book --from FILE`.
 set -euo pipefail
@@ -492,6 +492,74 @@ $snapshot"
     [[ $(counter snapshot.login_rejected s4) == 1 && $(counter snapshot.closed_early s4) == 1 &&
        $(counter snapshot.fetched s4) -ge 1 ]] || { echo "s4: faults not counted"; cat "$work/s4.stats"; exit 1; }
     grep -q "snapshot failed: .*login rejected" "$work/fhd.s4.log"
+    stop_fhd
+    ;;
+  memory)
+    # [memory] on the XDP path: the book stores and the UMEM on the node of
+    # the worker's CPU from explicit huge pages, as the region's counters say
+    # and as the kernel's /proc/PID/numa_maps shows; with too few huge pages,
+    # transparent ones and a warning that says why. The housekeeping threads
+    # keep off the worker's CPU.
+    pages_before=$(cat /proc/sys/vm/nr_hugepages)
+    restore_pages() { echo "$pages_before" >/proc/sys/vm/nr_hugepages; }
+    trap 'restore_pages; cleanup' EXIT
+    node=$(basename "$(ls -d /sys/devices/system/cpu/cpu1/node* 2>/dev/null | head -1)" | tr -dc 0-9)
+    [[ -n $node ]] || node=0
+    explicit='[memory]
+numa_node = "cpu"
+huge_pages = "explicit"'
+    FEED_KEYS="cpu = 1" start_fhd xdp mem-short "$explicit"
+    # Too few huge pages free for every store (none are reserved beyond what is free now).
+    free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+    need=$((($(counter memory.stores_bytes mem-short) + $(counter memory.umem_bytes mem-short)) / 2097152))
+    echo "the stores and the UMEM take $need huge pages; $free are free"
+    if ((free < need)); then
+      grep -q 'explicit huge pages: too few to be had' "$work/fhd.mem-short.log" ||
+        { cat "$work/fhd.mem-short.log"; echo "no fallback reported"; exit 1; }
+      [[ $(counter memory.stores_huge_page_bytes mem-short) -lt $(counter memory.stores_bytes mem-short) ||
+        $(grep -c 'transparent ones instead' "$work/fhd.mem-short.log") -gt 0 ]]
+      echo "with $free huge pages free: $(grep -o 'explicit huge pages: [^;]*' "$work/fhd.mem-short.log" | head -1)"
+    fi
+    stop_fhd
+    echo $((pages_before + need)) >/proc/sys/vm/nr_hugepages
+    (($(awk '/HugePages_Free/ {print $2}' /proc/meminfo) >= need)) ||
+      { echo "cannot reserve $need huge pages (the host's memory is fragmented)"; exit 77; }
+    FEED_KEYS="cpu = 1" start_fhd xdp mem "$explicit"
+    publish "$small"
+    wait_counter arbiter.end_of_session mem 1
+    [[ $("$bin/fhctl" book --shm mem --shm-dir "$work" --json --depth 0) == "$("$bin/fhctl" book --from "$small" --json)" ]]
+    stores=$(counter memory.stores_bytes mem) umem=$(counter memory.umem_bytes mem)
+    ((umem > 0 && stores > 0))
+    [[ $(counter memory.stores_huge_page_bytes mem) == "$stores" && $(counter memory.umem_huge_page_bytes mem) == "$umem" ]]
+    [[ $(counter memory.stores_off_node_bytes mem) == 0 && $(counter memory.umem_off_node_bytes mem) == 0 ]]
+    [[ $(counter memory.stores_node mem) == "$node" && $(counter memory.umem_node mem) == "$node" ]]
+    ! grep -q 'warning' "$work/fhd.mem.log" || { cat "$work/fhd.mem.log"; exit 1; }
+    # The kernel's view: fhd's hugetlb mappings are exactly the stores and the UMEM, all on the node.
+    python3 - "/proc/$fhd_pid/numa_maps" "$node" $((stores + umem)) <<'PY'
+import sys
+path, node, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+huge = on_node = 0
+for line in open(path):
+    fields = line.split()
+    if "huge" not in fields:
+        continue
+    kib = int(next(f for f in fields if f.startswith("kernelpagesize_kB=")).split("=")[1])
+    for f in fields:
+        if f.startswith("N") and "=" in f:
+            pages = int(f.split("=")[1])
+            huge += pages * kib * 1024
+            if int(f[1:].split("=")[0]) == node:
+                on_node += pages * kib * 1024
+    assert fields[1] == f"prefer:{node}", line
+print(f"numa_maps: {huge >> 20} MiB in explicit huge pages, {on_node >> 20} MiB of it on node {node}")
+assert huge == want == on_node, (huge, want, on_node)
+PY
+    # One thread (the worker) on CPU 1; every other one kept off it.
+    allowed=$(grep -h '^Cpus_allowed_list' /proc/"$fhd_pid"/task/*/status | awk '{print $2}' | sort | uniq -c)
+    echo "threads by allowed CPUs: $(echo "$allowed" | xargs)"
+    [[ $(grep -lE '^Cpus_allowed_list:\s+1$' /proc/"$fhd_pid"/task/*/status | wc -l) == 1 ]]
+    [[ $(grep -hE '^Cpus_allowed_list' /proc/"$fhd_pid"/task/*/status | grep -cvE '^Cpus_allowed_list:\s+1$') -ge 1 ]]
+    ! grep -hE '^Cpus_allowed_list' /proc/"$fhd_pid"/task/*/status | grep -vE ':\s+1$' | grep -qE '(^|[,:-]|\s)1($|[,-])'
     stop_fhd
     ;;
   least-privilege)

@@ -58,6 +58,25 @@ TEST_CASE("config: the documented example parses to its defaults", "[config]") {
   CHECK(f.sequencer.lineSilenceNs == 3'000'000'000);
   CHECK(f.rerequestServers.empty());
   CHECK(f.sequencer.retransmission.servers == 0);
+  CHECK(c.housekeepingCpu == -1);
+  CHECK(c.memory.place == fh::daemon::NodeChoice::Nic);
+  CHECK(c.memory.pages == fh::HugePages::Transparent);
+}
+
+TEST_CASE("config: [memory] takes a node by name or number, and the page choice", "[config]") {
+  const auto memory = [](const std::string& numaNode, const std::string& pages) {
+    return fh::daemon::parseConfig(replaced(replaced(exampleConfig(), "numa_node = \"nic\"", "numa_node = " + numaNode),
+                                            "huge_pages = \"transparent\"", "huge_pages = " + pages),
+                                   "test.toml")
+        .memory;
+  };
+  CHECK(memory("\"cpu\"", "\"explicit\"").place == fh::daemon::NodeChoice::Cpu);
+  CHECK(memory("\"cpu\"", "\"explicit\"").pages == fh::HugePages::Explicit);
+  CHECK(memory("\"any\"", "\"off\"").place == fh::daemon::NodeChoice::Any);
+  CHECK(memory("\"any\"", "\"off\"").pages == fh::HugePages::Off);
+  const fh::daemon::MemoryConfig one = memory("1", "\"transparent\"");
+  CHECK(one.place == fh::daemon::NodeChoice::Number);
+  CHECK(one.node == 1);
 }
 
 TEST_CASE("config: re-request servers, in order, with their timing", "[config]") {
@@ -96,7 +115,7 @@ TEST_CASE("config: every bad value names its key", "[config]") {
       {"xdp_mode = \"auto\"", "xdp_mode = \"fast\"", "feed[0].xdp_mode"},
       {"queues = [0]", "queues = [0, 99]", "feed[0].queues"},
       {"queues = [0]", "queues = 0", "feed[0].queues"},
-      {"cpu = -1", "cpu = -2", "feed[0].cpu"},
+      {"\ncpu = -1", "\ncpu = -2", "feed[0].cpu"},
       {"batch = 64", "bacth = 64", "feed[0].bacth"},
       {"interface = \"eth1\"", "# no interface", "feed[0].interface"},
       {"depth = 10", "depth = 65", "shm.depth"},
@@ -118,6 +137,12 @@ TEST_CASE("config: every bad value names its key", "[config]") {
       {"  # [feed.retransmission]", "  [feed.retransmission]\n  servers = [\"198.18.0.1:1\"]\n  tries = 1",
        "feed[0].retransmission.tries"},
       {"line_silence_ms = 3000", "line_silence_ms = -1", "feed[0].line_silence_ms"},
+      {"numa_node = \"nic\"", "numa_node = \"near\"", "memory.numa_node"},
+      {"numa_node = \"nic\"", "numa_node = -1", "memory.numa_node"},
+      {"numa_node = \"nic\"", "numa_node = 1.5", "memory.numa_node"},
+      {"huge_pages = \"transparent\"", "huge_pages = \"yes\"", "memory.huge_pages"},
+      {"[memory]", "[memory]\nnode = 0", "memory.node"},
+      {"housekeeping_cpu = -1", "housekeeping_cpu = 4096", "instance.housekeeping_cpu"},
   };
   for (const Case& c : cases) {
     INFO(c.to);

@@ -180,6 +180,17 @@ TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
     host.put("/proc/meminfo", "HugePages_Free:      512\nHugepagesize:       2048 kB\n");
     CHECK(verdictOf(c, host, "huge_pages") == Verdict::Warn);
   }
+  SECTION("the housekeeping thread pinned to the worker's CPU") {
+    c.housekeepingCpu = f.cpu;
+    CHECK(verdictOf(c, host, "cpu.housekeeping") == Verdict::Bad);
+  }
+  SECTION("explicit huge pages asked for: free ones, or none") {
+    c.memory.pages = fh::HugePages::Explicit;
+    host.put("/proc/meminfo", "HugePages_Free:      0\nHugepagesize:       2048 kB\n");
+    CHECK(verdictOf(c, host, "huge_pages") == Verdict::Bad);
+    host.put("/proc/meminfo", "HugePages_Free:      512\nHugepagesize:       2048 kB\n");
+    CHECK(verdictOf(c, host, "huge_pages") == Verdict::Ok);
+  }
   SECTION("a memlock limit and no CAP_IPC_LOCK") {
     host.put("/proc/self/status", "CapEff:\t0000000000000000\n");
     CHECK(verdictOf(c, host, "memlock") == Verdict::Warn);

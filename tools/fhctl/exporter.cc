@@ -118,6 +118,14 @@ constexpr Gauge kGauges[] = {
     {"xsk.zero_copy", nullptr, 1},
     {"xdp.native_mode", nullptr, 1},
     {"tap.attached", nullptr, 1},
+    {"memory.stores_bytes", nullptr, 1},
+    {"memory.stores_huge_page_bytes", nullptr, 1},
+    {"memory.stores_off_node_bytes", nullptr, 1},
+    {"memory.stores_node", nullptr, 1},
+    {"memory.umem_bytes", nullptr, 1},
+    {"memory.umem_huge_page_bytes", nullptr, 1},
+    {"memory.umem_off_node_bytes", nullptr, 1},
+    {"memory.umem_node", nullptr, 1},
 };
 
 constexpr const char* kLineCounters[] = {"packets",  "messages", "applied", "duplicates", "late",
