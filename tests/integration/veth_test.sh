@@ -534,6 +534,9 @@ huge_pages = "explicit"'
     [[ $(counter memory.stores_off_node_bytes mem) == 0 && $(counter memory.umem_off_node_bytes mem) == 0 ]]
     [[ $(counter memory.stores_node mem) == "$node" && $(counter memory.umem_node mem) == "$node" ]]
     ! grep -q 'warning' "$work/fhd.mem.log" || { cat "$work/fhd.mem.log"; exit 1; }
+    row=$("$bin/fhctl" stats --shm mem --shm-dir "$work" | grep '^memory ')
+    echo "fhctl stats: $row"
+    [[ $row =~ stores\ [0-9]+\ MiB\ on\ node\ $node,\ 100%\ in\ 2\ MiB\ pages\;\ UMEM\ [0-9]+\ MiB\ on\ node\ $node,\ 100% ]]
     # The kernel's view: fhd's hugetlb mappings are exactly the stores and the UMEM, all on the node.
     python3 - "/proc/$fhd_pid/numa_maps" "$node" $((stores + umem)) <<'PY'
 import sys

@@ -223,6 +223,30 @@ void printJson(Output& out, const shm::Consumer& c, const Sample& s, const std::
   out.endLine();
 }
 
+// Where the book stores and the UMEM are, as fhd found at start (memory.*).
+template <class Row>
+void memoryRow(const Sample& s, const Row& row) {
+  const auto get = [&](const std::string& name) -> std::optional<uint64_t> {
+    for (const auto& [n, v] : s.counters)
+      if (n == name) return v;
+    return std::nullopt;
+  };
+  const auto part = [&](const std::string& what, const std::string& prefix) -> std::string {
+    const uint64_t bytes = get(prefix + "_bytes").value_or(0);
+    if (bytes == 0) return "";
+    const uint64_t huge = get(prefix + "_huge_page_bytes").value_or(0);
+    const uint64_t off = get(prefix + "_off_node_bytes").value_or(0);
+    std::string text = what + " " + std::to_string(bytes >> 20) + " MiB on node " +
+                       std::to_string(get(prefix + "_node").value_or(0)) + ", " + std::to_string(huge * 100 / bytes) +
+                       "% in 2 MiB pages";
+    if (off != 0) text += ", " + std::to_string(off >> 20) + " MiB elsewhere";
+    return text;
+  };
+  const std::string stores = part("stores", "memory.stores"), umem = part("UMEM", "memory.umem");
+  if (stores.empty()) return;  // an older fhd
+  row("memory", umem.empty() ? stores : stores + "; " + umem);
+}
+
 // The feed's state and its accounting, from the sequencer's counters, once a
 // network feed has had a packet (a file replay has no lines).
 template <class Row>
@@ -363,6 +387,7 @@ void printText(Output& out, const shm::Consumer& c, const Sample& s, const std::
   row("ring", line);
   std::snprintf(line, sizeof line, "depth %u; max instruments %u", c.depth(), c.maxInstruments());
   row("books", line);
+  memoryRow(s, row);
   feedRows(s, row);
   out.endLine();
 
