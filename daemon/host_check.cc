@@ -1,12 +1,19 @@
 #include "host_check.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -95,8 +102,9 @@ constexpr const char* kNativeXdpDrivers[] = {"mlx5_core", "mlx4_en",   "ice",   
 
 class Checker {
  public:
-  Checker(const Config& config, const Feed& feed, const Host& host, std::vector<HostItem>& out)
-      : c_(config), f_(feed), host_(host), out_(out) {}
+  Checker(const Config& config, const Feed& feed, const Host& host, const SteeringReader& steering,
+          std::vector<HostItem>& out)
+      : c_(config), f_(feed), host_(host), steering_(steering), out_(out) {}
 
   void run() {
     const bool network = f_.source != Source::File;
@@ -112,6 +120,7 @@ class Checker {
     cpu();
     numa();
     queues();
+    steering();
     irqs();
     irqbalance();
     busyPoll();
@@ -198,9 +207,7 @@ class Checker {
 
   void queues() {
     if (noInterface("queues")) return;
-    const std::vector<std::string> entries = host_.list("/sys/class/net/" + f_.interface + "/queues");
-    const auto rx = static_cast<uint32_t>(std::count_if(
-        entries.begin(), entries.end(), [](const std::string& e) { return e.compare(0, 3, "rx-") == 0; }));
+    const auto rx = static_cast<uint32_t>(rxQueues());
     if (f_.source != Source::Xdp) {
       add("queues", Verdict::Ok, std::to_string(rx) + " rx queues; the kernel's sockets take every one", "", "");
       return;
@@ -217,6 +224,69 @@ class Checker {
             f_.interface + " combined N, ethtool -N " + f_.interface +
             " flow-type udp4 dst-ip "
             "GROUP dst-port PORT action Q)");
+  }
+
+  // Whether the NIC puts each line's packets on a queue fhd reads: its
+  // ntuple rules where the driver has them, else RSS, which spreads them
+  // over every queue.
+  void steering() {
+    if (noInterface("steering")) return;
+    if (f_.source != Source::Xdp) {
+      add("steering", Verdict::NotApplicable, "kernel sockets see every queue", "", "");
+      return;
+    }
+    const auto rx = static_cast<uint32_t>(rxQueues());
+    const bool everyQueue =
+        std::all_of(f_.queues.begin(), f_.queues.end(), [&](uint32_t q) { return q < rx; }) && f_.queues.size() >= rx;
+    const std::string fix = "ethtool -N " + f_.interface + " flow-type udp4 dst-ip GROUP dst-port PORT action Q " +
+                            "(Q one of queues), or queues = every rx queue";
+    if (!steering_) {
+      add("steering", Verdict::NotApplicable, "the NIC's rules are not read under --host-root", "", "");
+      return;
+    }
+    const SteeringRules rules = steering_(f_.interface);
+    if (!rules.supported) {
+      add("steering", everyQueue ? Verdict::Ok : Verdict::Warn,
+          "no ntuple rules (" + rules.error + "); fhd reads " + std::to_string(f_.queues.size()) + " of " +
+              std::to_string(rx) + " rx queues",
+          "without a rule the NIC hashes each flow onto any queue: the feed's packets on a queue without a "
+          "socket go to the kernel, unseen by fhd",
+          everyQueue ? "" : "queues = every rx queue, or a NIC whose driver has ntuple filters");
+      return;
+    }
+    std::vector<std::string> bad, unsteered, ok;
+    const auto check = [&](const char* name, const Line& l) {
+      const std::string line = std::string(name) + " " + formatIpv4(l.group) + ":" + std::to_string(l.port);
+      const auto rule = std::find_if(rules.rules.begin(), rules.rules.end(),
+                                     [&](const SteeringRule& r) { return r.matches(l.group, l.port); });
+      if (rule == rules.rules.end())
+        unsteered.push_back(line + " by no rule");
+      else if (rule->drop)
+        bad.push_back(line + " dropped by rule " + std::to_string(rule->location));
+      else if (std::find(f_.queues.begin(), f_.queues.end(), rule->queue) == f_.queues.end())
+        bad.push_back(line + " to queue " + std::to_string(rule->queue) + " by rule " + std::to_string(rule->location));
+      else
+        ok.push_back(line + " to queue " + std::to_string(rule->queue) + " by rule " + std::to_string(rule->location));
+    };
+    check("line A", f_.lineA);
+    if (f_.lineB) check("line B", *f_.lineB);
+    std::string found = std::to_string(rules.rules.size()) + " ntuple rules: ";
+    std::string list;
+    for (const auto* group : {&bad, &unsteered, &ok})
+      for (const std::string& s : *group) {
+        if (!list.empty()) list += "; ";
+        list += s;
+      }
+    found += list;
+    const Verdict v = !bad.empty() ? Verdict::Bad : unsteered.empty() || everyQueue ? Verdict::Ok : Verdict::Warn;
+    add("steering", v, found, "a rule sends the line's packets to one queue: it must be a queue fhd reads",
+        v == Verdict::Ok ? "" : fix);
+  }
+
+  size_t rxQueues() const {
+    const std::vector<std::string> entries = host_.list("/sys/class/net/" + f_.interface + "/queues");
+    return size_t(std::count_if(entries.begin(), entries.end(),
+                                [](const std::string& e) { return e.compare(0, 3, "rx-") == 0; }));
   }
 
   void irqs() {
@@ -418,6 +488,7 @@ class Checker {
   const Config& c_;
   const Feed& f_;
   const Host& host_;
+  const SteeringReader& steering_;
   bool ifExists_ = false;
   std::vector<HostItem>& out_;
 };
@@ -471,11 +542,70 @@ std::vector<int> parseCpuList(const std::string& text) {
   return cpus;
 }
 
-std::vector<HostItem> checkHost(const Config& config, const std::string& root) {
+SteeringRule decodeSteeringRule(const ethtool_rx_flow_spec& spec) noexcept {
+  SteeringRule r;
+  r.location = spec.location;
+  r.udp4 = (spec.flow_type & ~uint32_t(FLOW_EXT | FLOW_MAC_EXT | FLOW_RSS)) == UDP_V4_FLOW;
+  if (r.udp4) {
+    r.dstIp = ntohl(spec.h_u.udp_ip4_spec.ip4dst);
+    r.dstIpMask = ntohl(spec.m_u.udp_ip4_spec.ip4dst);
+    r.dstPort = ntohs(spec.h_u.udp_ip4_spec.pdst);
+    r.dstPortMask = ntohs(spec.m_u.udp_ip4_spec.pdst);
+  }
+  r.drop = spec.ring_cookie == RX_CLS_FLOW_DISC;
+  r.queue = uint32_t(ethtool_get_flow_spec_ring(spec.ring_cookie));
+  return r;
+}
+
+SteeringRules readSteeringRules(const std::string& interface) {
+  SteeringRules out;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    out.error = std::strerror(errno);
+    return out;
+  }
+  const auto ask = [&](void* data) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, interface.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_data = static_cast<char*>(data);
+    return ::ioctl(fd, SIOCETHTOOL, &ifr) == 0;
+  };
+  ethtool_rxnfc count{};
+  count.cmd = ETHTOOL_GRXCLSRLCNT;
+  if (!ask(&count)) {
+    out.error = std::strerror(errno);
+    ::close(fd);
+    return out;
+  }
+  // ethtool_rxnfc ends in a flexible array of rule locations.
+  std::vector<uint8_t> all(sizeof(ethtool_rxnfc) + count.rule_cnt * sizeof(uint32_t));
+  auto* list = reinterpret_cast<ethtool_rxnfc*>(all.data());
+  list->cmd = ETHTOOL_GRXCLSRLALL;
+  list->rule_cnt = count.rule_cnt;
+  if (!ask(list)) {
+    out.error = std::strerror(errno);
+    ::close(fd);
+    return out;
+  }
+  out.supported = true;
+  for (uint32_t i = 0; i < list->rule_cnt; ++i) {
+    ethtool_rxnfc rule{};
+    rule.cmd = ETHTOOL_GRXCLSRULE;
+    rule.fs.location = list->rule_locs[i];
+    if (ask(&rule)) out.rules.push_back(decodeSteeringRule(rule.fs));
+  }
+  ::close(fd);
+  std::sort(out.rules.begin(), out.rules.end(),
+            [](const SteeringRule& a, const SteeringRule& b) { return a.location < b.location; });
+  return out;
+}
+
+std::vector<HostItem> checkHost(const Config& config, const std::string& root, const SteeringReader& steering) {
   const Host host(root);
+  const SteeringReader reader = steering ? steering : root == "/" ? SteeringReader(readSteeringRules) : nullptr;
   std::vector<HostItem> items;
   for (const Feed& f : config.feeds) {
-    Checker(config, f, host, items).run();
+    Checker(config, f, host, reader, items).run();
     if (f.cpu >= 0 && config.housekeepingCpu == f.cpu)
       items.push_back({f.name, "cpu.housekeeping", Verdict::Bad,
                        "instance.housekeeping_cpu " + std::to_string(f.cpu) + " is the worker's",

@@ -4,8 +4,11 @@
 // complete and consistent.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -66,6 +69,29 @@ class FakeHost {
     put(base + "/disable", std::to_string(disabled) + "\n");
   }
   std::string root() const { return dir_.str(); }
+  // The NIC's ntuple rules as the ioctl would give them: line A to queue 0, line B to queue 1.
+  fh::daemon::SteeringRules rules = {
+      true,
+      "",
+      {udp4Rule(0, 0xEF010101, 0xFFFFFFFF, 26400, 0xFFFF, 0), udp4Rule(1, 0xEF010102, 0xFFFFFFFF, 26401, 0xFFFF, 1)}};
+  fh::daemon::SteeringReader reader() const {
+    return [this](const std::string& interface) {
+      CHECK(interface == "eth0");
+      return rules;
+    };
+  }
+  static fh::daemon::SteeringRule udp4Rule(uint32_t location, uint32_t ip, uint32_t ipMask, uint16_t port,
+                                           uint16_t portMask, uint32_t queue) {
+    fh::daemon::SteeringRule r;
+    r.location = location;
+    r.udp4 = true;
+    r.dstIp = ip;
+    r.dstIpMask = ipMask;
+    r.dstPort = port;
+    r.dstPortMask = portMask;
+    r.queue = queue;
+    return r;
+  }
 
  private:
   TempDir dir_;
@@ -80,6 +106,8 @@ fh::daemon::Config tunedConfig() {
   f.queues = {0, 1};
   f.cpu = 2;
   f.idle = fh::daemon::Idle::Spin;
+  f.lineA = {0xEF010101, 26400, {}};
+  f.lineB = fh::daemon::Line{0xEF010102, 26401, {}};
   c.feeds.push_back(f);
   return c;
 }
@@ -87,7 +115,7 @@ fh::daemon::Config tunedConfig() {
 std::map<std::string, Verdict> verdicts(const fh::daemon::Config& c, const FakeHost& host) {
   std::map<std::string, Verdict> v;  // by item, the last feed's
   std::set<std::string> seen;
-  for (const HostItem& i : fh::daemon::checkHost(c, host.root())) {
+  for (const HostItem& i : fh::daemon::checkHost(c, host.root(), host.reader())) {
     INFO(i.feed << " " << i.item << ": " << i.found);
     CHECK(seen.insert(i.feed + " " + i.item).second);  // each item once per feed
     v[i.item] = i.verdict;
@@ -114,13 +142,13 @@ TEST_CASE("host check: a tuned host is ok in every item", "[host]") {
   const FakeHost host;
   const auto v = verdicts(tunedConfig(), host);
   for (const char* item :
-       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "irq.affinity", "irqbalance",
-        "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
+       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "steering", "irq.affinity",
+        "irqbalance", "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
     INFO(item);
     REQUIRE(v.count(item) == 1);
     CHECK(v.at(item) == Verdict::Ok);
   }
-  CHECK(v.size() == 14);
+  CHECK(v.size() == 15);
 }
 
 TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
@@ -179,6 +207,33 @@ TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
     CHECK(verdictOf(c, host, "huge_pages") == Verdict::Bad);
     host.put("/proc/meminfo", "HugePages_Free:      512\nHugepagesize:       2048 kB\n");
     CHECK(verdictOf(c, host, "huge_pages") == Verdict::Warn);
+  }
+  SECTION("steering rules that send a line to a queue fhd does not read, drop it, or miss it") {
+    host.rules.rules[1].queue = 3;
+    CHECK(verdictOf(c, host, "steering") == Verdict::Bad);
+    host.rules.rules[1].queue = 1;
+    host.rules.rules[0].drop = true;
+    CHECK(verdictOf(c, host, "steering") == Verdict::Bad);
+    host.rules.rules[0].drop = false;
+    host.rules.rules.pop_back();  // line B by no rule: RSS, over 4 queues of which fhd reads 2
+    CHECK(verdictOf(c, host, "steering") == Verdict::Warn);
+    f.queues = {0, 1, 2, 3};
+    CHECK(verdictOf(c, host, "steering") == Verdict::Ok);
+    // One rule for both groups (a /24, any port), the first that matches wins.
+    f.queues = {0, 1};
+    host.rules.rules = {FakeHost::udp4Rule(5, 0xEF010100, 0xFFFFFF00, 0, 0, 1),
+                        FakeHost::udp4Rule(9, 0xEF010101, 0xFFFFFFFF, 26400, 0xFFFF, 3)};
+    CHECK(verdictOf(c, host, "steering") == Verdict::Ok);
+    host.rules.rules[0].udp4 = false;  // a TCP rule: line A now goes by rule 9, to queue 3
+    CHECK(verdictOf(c, host, "steering") == Verdict::Bad);
+  }
+  SECTION("a driver without ntuple filters: RSS spreads the feed over every queue") {
+    host.rules = {false, "Operation not supported", {}};
+    CHECK(verdictOf(c, host, "steering") == Verdict::Warn);
+    f.queues = {0, 1, 2, 3};
+    CHECK(verdictOf(c, host, "steering") == Verdict::Ok);
+    f.source = fh::daemon::Source::Udp;
+    CHECK(verdictOf(c, host, "steering") == Verdict::NotApplicable);
   }
   SECTION("the housekeeping thread pinned to the worker's CPU") {
     c.housekeepingCpu = f.cpu;
@@ -251,8 +306,8 @@ TEST_CASE("host check: this machine's report is complete and consistent", "[host
   const fh::test::Run json = fh::test::run("fhd", {"--check", "--json", "--config", config});
   REQUIRE(json.exitCode == 0);
   for (const char* item :
-       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "irq.affinity", "irqbalance",
-        "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
+       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "steering", "irq.affinity",
+        "irqbalance", "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
     INFO(item);
     CHECK(json.out.find(std::string("\"item\":\"") + item + "\"") != std::string::npos);
     CHECK(text.out.find(std::string(" ") + item + " ") != std::string::npos);
@@ -262,4 +317,33 @@ TEST_CASE("host check: this machine's report is complete and consistent", "[host
   CHECK(json.out.find(R"("item":"cpu.online","verdict":"ok")") != std::string::npos);
   CHECK(json.out.find(R"("item":"numa","verdict":"n/a")") != std::string::npos);
   CHECK(json.out.find(R"("item":"xdp.driver","verdict":"n/a")") != std::string::npos);
+}
+
+TEST_CASE("host check: ntuple rules as the ethtool ioctl gives them, and read from this machine", "[host]") {
+  ethtool_rx_flow_spec spec{};
+  spec.flow_type = UDP_V4_FLOW | FLOW_EXT;
+  spec.location = 7;
+  spec.h_u.udp_ip4_spec.ip4dst = htonl(0xEF010101);
+  spec.m_u.udp_ip4_spec.ip4dst = htonl(0xFFFFFF00);
+  spec.h_u.udp_ip4_spec.pdst = htons(26400);
+  spec.m_u.udp_ip4_spec.pdst = htons(0xFFFF);
+  spec.ring_cookie = 3;
+  fh::daemon::SteeringRule r = fh::daemon::decodeSteeringRule(spec);
+  CHECK(r.udp4);
+  CHECK(r.location == 7);
+  CHECK(r.queue == 3);
+  CHECK_FALSE(r.drop);
+  CHECK(r.matches(0xEF0101FE, 26400));  // the /24
+  CHECK_FALSE(r.matches(0xEF010201, 26400));
+  CHECK_FALSE(r.matches(0xEF010101, 26401));
+  spec.ring_cookie = RX_CLS_FLOW_DISC;
+  CHECK(fh::daemon::decodeSteeringRule(spec).drop);
+  spec.flow_type = TCP_V4_FLOW;
+  CHECK_FALSE(fh::daemon::decodeSteeringRule(spec).udp4);
+  CHECK_FALSE(fh::daemon::decodeSteeringRule(spec).matches(0xEF010101, 26400));
+  // The loopback device has no ntuple filters; a missing device is named so.
+  const fh::daemon::SteeringRules lo = fh::daemon::readSteeringRules("lo");
+  CHECK_FALSE(lo.supported);
+  CHECK(lo.error == std::strerror(EOPNOTSUPP));
+  CHECK(fh::daemon::readSteeringRules("fh-no-such0").error == std::strerror(ENODEV));
 }
