@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <sched.h>
 
 #include <toml++/toml.h>
 #include <fstream>
@@ -176,7 +177,7 @@ Feed feed(const toml::table& t, const std::string& where) {
       t, where, "xdp_mode", XdpModeChoice::Auto,
       {{"auto", XdpModeChoice::Auto}, {"native", XdpModeChoice::Native}, {"generic", XdpModeChoice::Generic}});
   f.zeroCopy = get<bool>(t, where, "zero_copy").value_or(true);
-  f.cpu = static_cast<int>(integer(t, where, "cpu", -1, -1, 4095));
+  f.cpu = static_cast<int>(integer(t, where, "cpu", -1, -1, CPU_SETSIZE - 1));  // pthread_setaffinity_np's cpu_set_t
   f.idle = choice<Idle>(t, where, "idle", Idle::SpinYield,
                         {{"spin", Idle::Spin}, {"spin-yield", Idle::SpinYield}, {"poll", Idle::Poll}});
   f.busyPoll = get<bool>(t, where, "busy_poll").value_or(true);
@@ -262,7 +263,7 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     c.logLevel = choice<std::string>(
         t, "instance", "log_level", "info",
         {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}});
-    c.housekeepingCpu = static_cast<int>(integer(t, "instance", "housekeeping_cpu", -1, -1, 4095));
+    c.housekeepingCpu = static_cast<int>(integer(t, "instance", "housekeeping_cpu", -1, -1, CPU_SETSIZE - 1));
   }
   if (const toml::node* n = root.get("memory")) {
     if (!n->is_table()) fail("memory", "must be a table");

@@ -18,6 +18,9 @@
 #include <optional>
 #include <sstream>
 
+#include "feed/feed.h"
+#include "xsk/socket.h"
+
 namespace fh::daemon {
 
 namespace {
@@ -254,13 +257,20 @@ class Checker {
           everyQueue ? "" : "queues = every rx queue, or a NIC whose driver has ntuple filters");
       return;
     }
-    std::vector<std::string> bad, unsteered, ok;
+    std::vector<std::string> bad, unsteered, unsure, ok;
     const auto check = [&](const char* name, const Line& l) {
       const std::string line = std::string(name) + " " + formatIpv4(l.group) + ":" + std::to_string(l.port);
       const auto rule = std::find_if(rules.rules.begin(), rules.rules.end(),
                                      [&](const SteeringRule& r) { return r.matches(l.group, l.port); });
+      const std::string by = " by rule " + std::to_string(rule == rules.rules.end() ? 0 : rule->location);
       if (rule == rules.rules.end())
         unsteered.push_back(line + " by no rule");
+      else if (rule->partial)
+        unsure.push_back(line + " maybe" + by + ", which also compares other fields");
+      else if (rule->rss)
+        unsure.push_back(line + " into an RSS context" + by);
+      else if (rule->toVf)
+        unsure.push_back(line + " to a virtual function" + by);
       else if (rule->drop)
         bad.push_back(line + " dropped by rule " + std::to_string(rule->location));
       else if (std::find(f_.queues.begin(), f_.queues.end(), rule->queue) == f_.queues.end())
@@ -272,13 +282,17 @@ class Checker {
     if (f_.lineB) check("line B", *f_.lineB);
     std::string found = std::to_string(rules.rules.size()) + " ntuple rules: ";
     std::string list;
-    for (const auto* group : {&bad, &unsteered, &ok})
+    for (const auto* group : {&bad, &unsure, &unsteered, &ok})
       for (const std::string& s : *group) {
         if (!list.empty()) list += "; ";
         list += s;
       }
     found += list;
-    const Verdict v = !bad.empty() ? Verdict::Bad : unsteered.empty() || everyQueue ? Verdict::Ok : Verdict::Warn;
+    Verdict v = Verdict::Ok;
+    if (!bad.empty())
+      v = Verdict::Bad;
+    else if (!unsure.empty() || (!unsteered.empty() && !everyQueue))
+      v = Verdict::Warn;
     add("steering", v, found, "a rule sends the line's packets to one queue: it must be a queue fhd reads",
         v == Verdict::Ok ? "" : fix);
   }
@@ -367,13 +381,7 @@ class Checker {
     const std::string explicitText =
         std::to_string(freePages) + " explicit huge pages of " + std::to_string(pageKb) + " kB free";
     if (c_.memory.pages == HugePages::Explicit) {  // [memory] huge_pages = "explicit"
-      add("huge_pages", freePages > 0 && pageKb == 2048 ? Verdict::Ok : Verdict::Bad,
-          explicitText +
-              " (memory.huge_pages = \"explicit\"; fhd logs what it got, and fhctl stats shows "
-              "memory.*_huge_page_bytes)",
-          "without free 2 MiB pages fhd falls back to transparent huge pages, where the kernel finds them",
-          "echo N > /proc/sys/vm/nr_hugepages (N 2 MiB pages: the stores and the UMEM, see memory.stores_bytes), "
-          "or hugepages=N on the kernel command line");
+      explicitPages(thp);
       return;
     }
     if (thp.find("[never]") != std::string::npos || thp.empty()) {
@@ -385,6 +393,43 @@ class Checker {
       return;
     }
     add("huge_pages", Verdict::Ok, "transparent huge pages: " + thp + " (fhd asks for them); " + explicitText, "", "");
+  }
+
+  // With memory.huge_pages = "explicit": enough free 2 MiB pages, in the
+  // pool of the node the stores go to, for the stores and the UMEMs as
+  // configured.
+  void explicitPages(const std::string& thp) {
+    const size_t bytes =
+        book::OrderBooks::mappedBytesFor(c_.book) + feed::ItchFeed::Handler::mappedBytesFor(c_.book.maxInstruments) +
+        (f_.source == Source::Xdp
+             ? f_.queues.size() * mappedBytes(size_t{xsk::SocketConfig{}.frames} * xsk::SocketConfig{}.frameSize)
+             : 0);
+    const uint64_t need = bytes >> 21;
+    int node = -1;
+    if (c_.memory.place == NodeChoice::Number) {
+      node = c_.memory.node;
+    } else if (c_.memory.place == NodeChoice::Cpu && f_.cpu >= 0) {
+      for (const std::string& e : host_.list(cpuDir()))
+        if (e.compare(0, 4, "node") == 0) node = std::atoi(e.c_str() + 4);
+    } else if (c_.memory.place == NodeChoice::Nic) {
+      node = int(number(host_.read("/sys/class/net/" + f_.interface + "/device/numa_node"), uint64_t(-1)));
+    }
+    const std::string pool =
+        node >= 0 ? "/sys/devices/system/node/node" + std::to_string(node) + "/hugepages/hugepages-2048kB"
+                  : "/sys/kernel/mm/hugepages/hugepages-2048kB";
+    const uint64_t free = number(host_.read(pool + "/free_hugepages"), 0);
+    const uint64_t total = number(host_.read(pool + "/nr_hugepages"), 0);
+    add("huge_pages",
+        free >= need ? Verdict::Ok
+        : free > 0   ? Verdict::Warn
+                     : Verdict::Bad,
+        std::to_string(free) + " of 2 MiB free " + (node >= 0 ? "on node " + std::to_string(node) : "") +
+            "; the stores and UMEM as configured take " + std::to_string(need) +
+            " (memory.huge_pages = \"explicit\"); transparent huge pages: " + (thp.empty() ? "unknown" : thp),
+        "what explicit pages do not cover falls back to transparent huge pages, where the kernel finds them "
+        "(fhd warns, and fhctl stats shows memory.*_huge_page_bytes)",
+        "echo " + std::to_string(total + (need > free ? need - free : 0)) + " > " + pool +
+            "/nr_hugepages (or hugepages=N on the kernel command line)");
   }
 
   void memlock() {
@@ -545,47 +590,67 @@ std::vector<int> parseCpuList(const std::string& text) {
 SteeringRule decodeSteeringRule(const ethtool_rx_flow_spec& spec) noexcept {
   SteeringRule r;
   r.location = spec.location;
-  r.udp4 = (spec.flow_type & ~uint32_t(FLOW_EXT | FLOW_MAC_EXT | FLOW_RSS)) == UDP_V4_FLOW;
-  if (r.udp4) {
-    r.dstIp = ntohl(spec.h_u.udp_ip4_spec.ip4dst);
-    r.dstIpMask = ntohl(spec.m_u.udp_ip4_spec.ip4dst);
-    r.dstPort = ntohs(spec.h_u.udp_ip4_spec.pdst);
-    r.dstPortMask = ntohs(spec.m_u.udp_ip4_spec.pdst);
+  const uint32_t type = spec.flow_type & ~uint32_t(FLOW_EXT | FLOW_MAC_EXT | FLOW_RSS);
+  if (type == UDP_V4_FLOW) {
+    const ethtool_tcpip4_spec &h = spec.h_u.udp_ip4_spec, &m = spec.m_u.udp_ip4_spec;
+    r.udp4 = true;
+    r.dstIp = ntohl(h.ip4dst);
+    r.dstIpMask = ntohl(m.ip4dst);
+    r.dstPort = ntohs(h.pdst);
+    r.dstPortMask = ntohs(m.pdst);
+    r.partial = m.ip4src != 0 || m.psrc != 0 || m.tos != 0;
+  } else if (type == IPV4_USER_FLOW && (spec.h_u.usr_ip4_spec.proto == 0 || spec.h_u.usr_ip4_spec.proto == 17)) {
+    const ethtool_usrip4_spec &h = spec.h_u.usr_ip4_spec, &m = spec.m_u.usr_ip4_spec;
+    r.udp4 = true;
+    r.dstIp = ntohl(h.ip4dst);
+    r.dstIpMask = ntohl(m.ip4dst);
+    // The first 4 bytes of the transport header: source port, destination port.
+    r.dstPort = uint16_t(ntohl(h.l4_4_bytes));
+    r.dstPortMask = uint16_t(ntohl(m.l4_4_bytes));
+    r.partial = m.ip4src != 0 || (ntohl(m.l4_4_bytes) >> 16) != 0 || m.tos != 0;
   }
+  r.partial = r.partial || (spec.flow_type & (FLOW_EXT | FLOW_MAC_EXT)) != 0;
+  r.rss = (spec.flow_type & FLOW_RSS) != 0;
   r.drop = spec.ring_cookie == RX_CLS_FLOW_DISC;
+  r.toVf = !r.drop && ethtool_get_flow_spec_ring_vf(spec.ring_cookie) != 0;
   r.queue = uint32_t(ethtool_get_flow_spec_ring(spec.ring_cookie));
   return r;
 }
 
 SteeringRules readSteeringRules(const std::string& interface) {
   SteeringRules out;
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    out.error = std::strerror(errno);
-    return out;
-  }
+  struct Socket {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ~Socket() {
+      if (fd >= 0) ::close(fd);
+    }
+  } socket;
   const auto ask = [&](void* data) {
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, interface.c_str(), IFNAMSIZ - 1);
     ifr.ifr_data = static_cast<char*>(data);
-    return ::ioctl(fd, SIOCETHTOOL, &ifr) == 0;
+    return ::ioctl(socket.fd, SIOCETHTOOL, &ifr) == 0;
   };
-  ethtool_rxnfc count{};
-  count.cmd = ETHTOOL_GRXCLSRLCNT;
-  if (!ask(&count)) {
-    out.error = std::strerror(errno);
-    ::close(fd);
-    return out;
-  }
-  // ethtool_rxnfc ends in a flexible array of rule locations.
-  std::vector<uint8_t> all(sizeof(ethtool_rxnfc) + count.rule_cnt * sizeof(uint32_t));
-  auto* list = reinterpret_cast<ethtool_rxnfc*>(all.data());
-  list->cmd = ETHTOOL_GRXCLSRLALL;
-  list->rule_cnt = count.rule_cnt;
-  if (!ask(list)) {
-    out.error = std::strerror(errno);
-    ::close(fd);
-    return out;
+  // ethtool_rxnfc ends in a flexible array of rule locations. A rule added
+  // between the count and the list makes the list EMSGSIZE: counted again.
+  std::vector<uint8_t> all;
+  ethtool_rxnfc* list = nullptr;
+  for (int attempt = 0;; ++attempt) {
+    ethtool_rxnfc count{};
+    count.cmd = ETHTOOL_GRXCLSRLCNT;
+    if (socket.fd < 0 || !ask(&count)) {
+      out.error = std::strerror(errno);
+      return out;
+    }
+    all.assign(sizeof(ethtool_rxnfc) + count.rule_cnt * sizeof(uint32_t), 0);
+    list = reinterpret_cast<ethtool_rxnfc*>(all.data());
+    list->cmd = ETHTOOL_GRXCLSRLALL;
+    list->rule_cnt = count.rule_cnt;
+    if (ask(list)) break;
+    if (errno != EMSGSIZE || attempt == 3) {
+      out.error = std::strerror(errno);
+      return out;
+    }
   }
   out.supported = true;
   for (uint32_t i = 0; i < list->rule_cnt; ++i) {
@@ -594,7 +659,6 @@ SteeringRules readSteeringRules(const std::string& interface) {
     rule.fs.location = list->rule_locs[i];
     if (ask(&rule)) out.rules.push_back(decodeSteeringRule(rule.fs));
   }
-  ::close(fd);
   std::sort(out.rules.begin(), out.rules.end(),
             [](const SteeringRule& a, const SteeringRule& b) { return a.location < b.location; });
   return out;
@@ -606,11 +670,21 @@ std::vector<HostItem> checkHost(const Config& config, const std::string& root, c
   std::vector<HostItem> items;
   for (const Feed& f : config.feeds) {
     Checker(config, f, host, reader, items).run();
-    if (f.cpu >= 0 && config.housekeepingCpu == f.cpu)
+    if (f.source == Source::File) continue;  // one "source" item says it all
+    if (f.cpu < 0)
+      items.push_back({f.name, "cpu.housekeeping", Verdict::NotApplicable,
+                       "the worker is not pinned: every thread runs anywhere", "", ""});
+    else if (config.housekeepingCpu == f.cpu)
       items.push_back({f.name, "cpu.housekeeping", Verdict::Bad,
                        "instance.housekeeping_cpu " + std::to_string(f.cpu) + " is the worker's",
-                       "the housekeeping, snapshot and capture threads take turns with the spinning worker",
+                       "the housekeeping and snapshot threads take turns with the spinning worker",
                        "housekeeping_cpu = a CPU that is not a worker's, or -1 (any CPU but the workers')"});
+    else
+      items.push_back({f.name, "cpu.housekeeping", Verdict::Ok,
+                       config.housekeepingCpu >= 0
+                           ? "the other threads on CPU " + std::to_string(config.housekeepingCpu)
+                           : "the other threads on every CPU but the worker's " + std::to_string(f.cpu),
+                       "", ""});
   }
   // A CPU given to two workers: each takes half of it.
   for (size_t i = 0; i < config.feeds.size(); ++i)

@@ -35,9 +35,14 @@ struct HostItem {
 // action Q`), as ETHTOOL_GRXCLSRULE gives it.
 struct SteeringRule {
   uint32_t location = 0;
-  bool udp4 = false;                  // UDP over IPv4; the fields below mean something only then
+  bool udp4 = false;                  // UDP over IPv4 (udp4, or ip4 of protocol 17 or any); the fields below only then
   uint32_t dstIp = 0, dstIpMask = 0;  // host byte order; the mask's set bits are compared
   uint16_t dstPort = 0, dstPortMask = 0;
+  // It compares more than the destination (a source, ToS, VLAN or MAC
+  // field): it may take only some of the line's packets.
+  bool partial = false;
+  bool rss = false;   // the queue is an offset in an RSS context, not a queue
+  bool toVf = false;  // the packets go to a virtual function
   bool drop = false;
   uint32_t queue = 0;
   bool matches(uint32_t group, uint16_t port) const noexcept {

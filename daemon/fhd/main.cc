@@ -92,15 +92,20 @@ std::string pinHousekeeping(const Config& c, const Feed& f) {
   CPU_ZERO(&set);
   if (c.housekeepingCpu >= 0) {
     CPU_SET(c.housekeepingCpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+      throw daemon::ConfigError("instance.housekeeping_cpu: cannot pin the housekeeping thread to CPU " +
+                                std::to_string(c.housekeepingCpu) + ": " + std::strerror(errno));
   } else {
     if (f.cpu < 0) return "housekeeping on any CPU (the worker is not pinned)";
-    if (sched_getaffinity(0, sizeof set, &set) != 0 || !CPU_ISSET(f.cpu, &set) || CPU_COUNT(&set) < 2)
-      return "housekeeping on any CPU (none is left beside the worker's)";
-    CPU_CLR(f.cpu, &set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return "housekeeping on any CPU (its CPUs unknown)";
+    // An isolated worker CPU (isolcpus) is not in the set to begin with.
+    if (CPU_ISSET(f.cpu, &set)) {
+      if (CPU_COUNT(&set) < 2) return "housekeeping on any CPU (none is left beside the worker's)";
+      CPU_CLR(f.cpu, &set);
+      if (sched_setaffinity(0, sizeof set, &set) != 0)
+        return std::string("housekeeping on any CPU (cannot keep it off the worker's: ") + std::strerror(errno) + ")";
+    }
   }
-  if (sched_setaffinity(0, sizeof set, &set) != 0)
-    throw daemon::ConfigError("instance.housekeeping_cpu: cannot pin the housekeeping thread to CPU " +
-                              std::to_string(c.housekeepingCpu) + ": " + std::strerror(errno));
   std::string cpus;
   for (int i = 0; i < CPU_SETSIZE; ++i)
     if (CPU_ISSET(i, &set)) {
@@ -268,6 +273,7 @@ class LineReplay {
 int replayFile(const Feed& f, feed::ItchFeed& feed, shm::RegionWriter& writer, const daemon::SourceCounterIndex& index,
                bool exitWhenDone) {
   const capture::MappedFile file(f.replay);  // throws, naming the file
+  pinTo(f.cpu);
   writer.setSourceState(shm::SourceState::Running);
   fh::notify("STATUS=replaying " + f.replay);
   feed::FileSourceCounters sourceCounters;

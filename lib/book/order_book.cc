@@ -57,6 +57,14 @@ size_t OrderBooks::reservedBytes() const noexcept {
          size_t{config_.maxInstruments} * sizeof(BookSlot);
 }
 
+size_t OrderBooks::mappedBytesFor(const BookConfig& c) noexcept {
+  const size_t instruments = std::clamp<uint32_t>(c.maxInstruments, 2, 65536);
+  const size_t orders = std::bit_ceil(size_t{std::clamp<uint32_t>(c.maxOrders, 16, 1u << 30)} * 2);
+  const size_t levels = std::bit_ceil(size_t{std::clamp<uint32_t>(c.maxLevels, 64, 1u << 30)});
+  return mappedBytes(instruments * sizeof(BookSlot)) + mappedBytes(orders * sizeof(Order)) +
+         mappedBytes(levels * sizeof(Level));
+}
+
 MemoryGrant OrderBooks::memoryGrant() const {
   MemoryGrant g = books_.grant();
   g += orders_.grant();

@@ -191,6 +191,8 @@ class OrderBooks {
   size_t reservedBytes() const noexcept;
   // What the kernel gave the stores: node, page size, and any fallback.
   MemoryGrant memoryGrant() const;
+  // The memory the stores of `config` map (util/memory.h), before building them.
+  static size_t mappedBytesFor(const BookConfig& config) noexcept;
 
   // Visits every live order of one instrument (any order); off the hot path.
   template <class F>

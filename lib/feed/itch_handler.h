@@ -201,6 +201,10 @@ class ItchHandler {
   const HandlerCounters& counters() const noexcept { return counters_; }
   const book::BuilderCounters& builderCounters() const noexcept { return builder_.counters(); }
   const book::OrderBooks& books() const noexcept { return books_; }
+  // The memory the handler's own stores map for `maxInstruments`.
+  static size_t mappedBytesFor(uint32_t maxInstruments) noexcept {
+    return mappedBytes(size_t{maxInstruments} * sizeof(BookState)) + mappedBytes(size_t{maxInstruments} * 2);
+  }
   // What the kernel gave the handler's own stores (at start).
   MemoryGrant memoryGrant() const {
     MemoryGrant g = state_.grant();

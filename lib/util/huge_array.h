@@ -24,7 +24,7 @@ class HugeArray {
     mapping_ = mapMemory(count * sizeof(T), policy);
     data_ = static_cast<T*>(mapping_.data);
   }
-  ~HugeArray() { unmapMemory(mapping_.data, mapping_.bytes); }
+  ~HugeArray() { unmapMemory(mapping_); }
   HugeArray(HugeArray&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), count_(o.count_), mapping_(std::exchange(o.mapping_, {})) {}
   HugeArray& operator=(HugeArray&& o) noexcept {

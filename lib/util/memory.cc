@@ -81,7 +81,8 @@ bool preferNode(void* data, size_t bytes, int node) {
   }
   unsigned long mask[kMaxNodes / kBits] = {};
   mask[size_t(node) / kBits] = 1ul << (size_t(node) % kBits);
-  return ::syscall(SYS_mbind, data, bytes, MPOL_PREFERRED, mask, kMaxNodes, 0u) == 0;
+  // The kernel reads maxnode - 1 bits of the mask.
+  return ::syscall(SYS_mbind, data, bytes, MPOL_PREFERRED, mask, kMaxNodes + 1, 0u) == 0;
 }
 
 // Where the pages of [data, data+bytes) are, page by page of `step` bytes.
@@ -106,12 +107,16 @@ bool nodesOf(void* data, size_t bytes, size_t step, MemoryGrant& grant) {
   return true;
 }
 
-void populate(void* data, size_t bytes, size_t step) {
+// Faults every page in. False when the kernel has not the memory (rather
+// than a SIGBUS or the OOM killer on a write).
+bool populate(void* data, size_t bytes, size_t step) {
 #ifdef MADV_POPULATE_WRITE
-  if (::madvise(data, bytes, MADV_POPULATE_WRITE) == 0) return;
+  if (::madvise(data, bytes, MADV_POPULATE_WRITE) == 0) return true;
+  if (errno != EINVAL) return false;
 #endif
   auto* p = static_cast<volatile unsigned char*>(data);  // kernels before 5.14
   for (size_t at = 0; at < bytes; at += step) p[at] = 0;
+  return true;
 }
 
 void append(std::string& to, const std::string& what) {
@@ -161,9 +166,38 @@ const char* describe(HugePages pages) noexcept {
   return "4 KiB pages";
 }
 
+namespace {
+
+// 4 KiB-page memory for `bytes` (a multiple of 2 MiB) starting on a 2 MiB
+// boundary, so that transparent huge pages can back all of it, followed by
+// one PROT_NONE guard page: the kernel cannot merge the mapping with a
+// neighbour, so its smaps entry (AnonHugePages) is its own. Unmapped with
+// bytes + kSmallPage.
+void* mapAligned(size_t bytes) {
+  void* p = ::mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (start + kHugePage - 1) & ~uintptr_t(kHugePage - 1);
+  if (aligned > start) ::munmap(p, aligned - start);
+  const uintptr_t guard = aligned + bytes, end = start + bytes + kHugePage;  // end - guard >= kSmallPage
+  ::mprotect(reinterpret_cast<void*>(guard), kSmallPage, PROT_NONE);
+  if (end > guard + kSmallPage) ::munmap(reinterpret_cast<void*>(guard + kSmallPage), end - guard - kSmallPage);
+  return reinterpret_cast<void*>(aligned);
+}
+
+}  // namespace
+
 Mapping mapMemory(size_t bytes, const MemoryPolicy& policy) {
   Mapping m;
-  m.bytes = (std::max<size_t>(bytes, 1) + kHugePage - 1) & ~(kHugePage - 1);
+  m.bytes = mappedBytes(bytes);
+  // Unmapped again if anything below throws (a std::string of the report).
+  struct Undo {
+    Mapping& m;
+    bool armed = true;
+    ~Undo() {
+      if (armed) unmapMemory(m);
+    }
+  } undo{m};
   MemoryGrant& g = m.grant;
   HugePages pages = policy.pages;
   if (pages == HugePages::Explicit) {
@@ -182,8 +216,8 @@ Mapping mapMemory(size_t bytes, const MemoryPolicy& policy) {
     }
   }
   if (m.data == nullptr) {
-    void* p = ::mmap(nullptr, m.bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
+    void* p = mapAligned(m.bytes);
+    if (p == nullptr) throw std::bad_alloc();
     m.data = p;
     if (::madvise(p, m.bytes, pages == HugePages::Off ? MADV_NOHUGEPAGE : MADV_HUGEPAGE) != 0 &&
         pages == HugePages::Transparent)
@@ -192,10 +226,11 @@ Mapping mapMemory(size_t bytes, const MemoryPolicy& policy) {
   if (policy.node >= 0 && !preferNode(m.data, m.bytes, policy.node))
     append(g.fallback, "NUMA node " + std::to_string(policy.node) + ": cannot place the pages there (" +
                            std::strerror(errno) + "): the kernel's choice instead");
-  populate(m.data, m.bytes, m.explicitPages ? kHugePage : kSmallPage);
+  if (!populate(m.data, m.bytes, m.explicitPages ? kHugePage : kSmallPage)) throw std::bad_alloc();
   g.bytes = m.bytes;
   m.policy = policy;
   m.policy.pages = pages;
+  undo.armed = false;
   return m;
 }
 
@@ -223,8 +258,9 @@ MemoryGrant inspectMemory(const Mapping& m) {
   return g;
 }
 
-void unmapMemory(void* data, size_t bytes) noexcept {
-  if (data != nullptr) ::munmap(data, bytes);
+void unmapMemory(Mapping& m) noexcept {
+  if (m.data != nullptr) ::munmap(m.data, m.explicitPages ? m.bytes : m.bytes + kSmallPage);  // with the guard
+  m.data = nullptr;
 }
 
 std::vector<int> numaNodes() {

@@ -56,10 +56,14 @@ struct Mapping {
   MemoryGrant grant;
 };
 Mapping mapMemory(size_t bytes, const MemoryPolicy& policy);
+// What mapMemory maps for `bytes`: rounded up to 2 MiB.
+constexpr size_t mappedBytes(size_t bytes) noexcept {
+  return (bytes == 0 ? 1 : bytes + (size_t{2} << 20) - 1) & ~((size_t{2} << 20) - 1);
+}
 // The grant of a mapping, read back from the kernel: the pages' nodes
 // (move_pages(2)) and sizes (/proc/self/smaps). Milliseconds: at start only.
 MemoryGrant inspectMemory(const Mapping& m);
-void unmapMemory(void* data, size_t bytes) noexcept;
+void unmapMemory(Mapping& m) noexcept;  // and m.data = nullptr
 
 // The nodes the host has (/sys/devices/system/node), empty without NUMA.
 std::vector<int> numaNodes();

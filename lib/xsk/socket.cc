@@ -29,7 +29,7 @@ Socket::Socket(const SocketConfig& config) : config_(config) {
     const std::string message = where + ": " + what + ": " + std::strerror(error < 0 ? -error : error);
     if (xsk_ != nullptr) xsk_socket__delete(xsk_);
     if (umem_ != nullptr) xsk_umem__delete(umem_);
-    unmapMemory(area_.data, area_.bytes);
+    unmapMemory(area_);
     throw std::runtime_error(message);
   };
   const xsk_umem_config umemConfig{config.ringSize, config.ringSize, config.frameSize, 0, 0};
@@ -79,7 +79,7 @@ Socket::Socket(const SocketConfig& config) : config_(config) {
 Socket::~Socket() {
   xsk_socket__delete(xsk_);
   xsk_umem__delete(umem_);
-  unmapMemory(area_.data, area_.bytes);
+  unmapMemory(area_);
 }
 
 SocketStats Socket::stats() const noexcept {

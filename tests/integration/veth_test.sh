@@ -500,17 +500,19 @@ $snapshot"
     # and as the kernel's /proc/PID/numa_maps shows; with too few huge pages,
     # transparent ones and a warning that says why. The housekeeping threads
     # keep off the worker's CPU.
-    pages_before=$(cat /proc/sys/vm/nr_hugepages)
-    restore_pages() { echo "$pages_before" >/proc/sys/vm/nr_hugepages; }
-    trap 'restore_pages; cleanup' EXIT
     node=$(basename "$(ls -d /sys/devices/system/cpu/cpu1/node* 2>/dev/null | head -1)" | tr -dc 0-9)
     [[ -n $node ]] || node=0
+    # The node's own pool: on a host of several nodes vm.nr_hugepages spreads over all of them.
+    pool=/sys/devices/system/node/node$node/hugepages/hugepages-2048kB
+    pages_before=$(cat "$pool/nr_hugepages")
+    restore_pages() { echo "$pages_before" >"$pool/nr_hugepages"; }
+    trap 'restore_pages; cleanup' EXIT
     explicit='[memory]
 numa_node = "cpu"
 huge_pages = "explicit"'
     FEED_KEYS="cpu = 1" start_fhd xdp mem-short "$explicit"
     # Too few huge pages free for every store (none are reserved beyond what is free now).
-    free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+    free=$(cat "$pool/free_hugepages")
     need=$((($(counter memory.stores_bytes mem-short) + $(counter memory.umem_bytes mem-short)) / 2097152))
     echo "the stores and the UMEM take $need huge pages; $free are free"
     if ((free < need)); then
@@ -521,8 +523,8 @@ huge_pages = "explicit"'
       echo "with $free huge pages free: $(grep -o 'explicit huge pages: [^;]*' "$work/fhd.mem-short.log" | head -1)"
     fi
     stop_fhd
-    echo $((pages_before + need)) >/proc/sys/vm/nr_hugepages
-    (($(awk '/HugePages_Free/ {print $2}' /proc/meminfo) >= need)) ||
+    echo $((pages_before + need)) >"$pool/nr_hugepages"
+    (($(cat "$pool/free_hugepages") >= need)) ||
       { echo "cannot reserve $need huge pages (the host's memory is fragmented)"; exit 77; }
     FEED_KEYS="cpu = 1" start_fhd xdp mem "$explicit"
     publish "$small"
@@ -558,11 +560,24 @@ print(f"numa_maps: {huge >> 20} MiB in explicit huge pages, {on_node >> 20} MiB 
 assert huge == want == on_node, (huge, want, on_node)
 PY
     # One thread (the worker) on CPU 1; every other one kept off it.
-    allowed=$(grep -h '^Cpus_allowed_list' /proc/"$fhd_pid"/task/*/status | awk '{print $2}' | sort | uniq -c)
-    echo "threads by allowed CPUs: $(echo "$allowed" | xargs)"
-    [[ $(grep -lE '^Cpus_allowed_list:\s+1$' /proc/"$fhd_pid"/task/*/status | wc -l) == 1 ]]
-    [[ $(grep -hE '^Cpus_allowed_list' /proc/"$fhd_pid"/task/*/status | grep -cvE '^Cpus_allowed_list:\s+1$') -ge 1 ]]
-    ! grep -hE '^Cpus_allowed_list' /proc/"$fhd_pid"/task/*/status | grep -vE ':\s+1$' | grep -qE '(^|[,:-]|\s)1($|[,-])'
+    python3 - /proc/"$fhd_pid"/task <<'PY'
+import os, sys
+def cpus(text):
+    out = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out |= set(range(int(lo), int(hi or lo) + 1))
+    return out
+allowed = {}
+for tid in os.listdir(sys.argv[1]):
+    for line in open(f"{sys.argv[1]}/{tid}/status"):
+        if line.startswith("Cpus_allowed_list:"):
+            allowed[tid] = cpus(line.split()[1])
+print("threads' allowed CPUs:", sorted(sorted(c) for c in allowed.values()))
+assert sum(1 for c in allowed.values() if c == {1}) == 1, "the worker alone on CPU 1"
+assert sum(1 for c in allowed.values() if 1 in c) == 1, "another thread may run on the worker's CPU"
+assert len(allowed) >= 2
+PY
     stop_fhd
     ;;
   least-privilege)

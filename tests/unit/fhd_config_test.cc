@@ -142,7 +142,7 @@ TEST_CASE("config: every bad value names its key", "[config]") {
       {"numa_node = \"nic\"", "numa_node = 1.5", "memory.numa_node"},
       {"huge_pages = \"transparent\"", "huge_pages = \"yes\"", "memory.huge_pages"},
       {"[memory]", "[memory]\nnode = 0", "memory.node"},
-      {"housekeeping_cpu = -1", "housekeeping_cpu = 4096", "instance.housekeeping_cpu"},
+      {"housekeeping_cpu = -1", "housekeeping_cpu = 1024", "instance.housekeeping_cpu"},
   };
   for (const Case& c : cases) {
     INFO(c.to);

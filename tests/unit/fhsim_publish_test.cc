@@ -294,9 +294,10 @@ TEST_CASE("fhsim publish: a dry run of both lines keeps time by its schedule, th
     uint64_t sinceFirstNs;
     bool operator==(const Sent&) const = default;
   };
-  const auto capture = [&](const std::string& name) {
+  const auto capture = [&](const std::string& name, std::vector<std::string> extra = {}) {
     const std::string out = (dir.path() / name).string();
-    const Run r = publishDry(input, out, {"--messages-per-packet", "1", "--b-delay-us", "100", "--dry-run-both-lines"});
+    const Run r = publishDry(
+        input, out, concat({"--messages-per-packet", "1", "--b-delay-us", "100", "--dry-run-both-lines"}, extra));
     INFO(r.err);
     REQUIRE(r.exitCode == 0);
     const fh::capture::MappedFile file(out);
@@ -314,19 +315,26 @@ TEST_CASE("fhsim publish: a dry run of both lines keeps time by its schedule, th
   const std::vector<Sent> one = capture("one.pcap");
   // However the machine schedules fhsim, the second run writes the same frames at the same offsets.
   CHECK(capture("two.pcap") == one);
-  // Each of line B's copies trails line A's by exactly the delay (a dry run's packet takes 1 µs).
-  std::map<uint64_t, uint64_t> sentOnA;
-  size_t copies = 0;
-  for (const Sent& s : one) {
-    if (s.dstAddr == 0xEF010101) {
-      sentOnA.emplace(s.sequence, s.sinceFirstNs);
-    } else if (const auto a = sentOnA.find(s.sequence); a != sentOnA.end() && s.sequence <= 1000) {
-      ++copies;
-      INFO("sequence " << s.sequence);
-      CHECK(s.sinceFirstNs - a->second == 100'000);
+  // Each of line B's copies trails line A's by exactly the delay (a dry run's packet takes 1 µs), as
+  // fast as it goes and paced (200,000 messages/s: 1,000 packets over 5 ms, the clock jumping between batches).
+  // The last frame: after 1,000 packets of 1 µs; paced, after the last batch of 200, due at 4 ms.
+  const std::vector<std::pair<std::vector<Sent>, uint64_t>> runs = {
+      {one, 1'000'000}, {capture("paced.pcap", {"--rate", "200000"}), 4'000'000}};
+  for (const auto& [run, lastAfter] : runs) {
+    std::map<uint64_t, uint64_t> sentOnA;
+    size_t copies = 0;
+    for (const Sent& s : run) {
+      if (s.dstAddr == 0xEF010101) {
+        sentOnA.emplace(s.sequence, s.sinceFirstNs);
+      } else if (const auto a = sentOnA.find(s.sequence); a != sentOnA.end() && s.sequence <= 1000) {
+        ++copies;
+        INFO("sequence " << s.sequence);
+        CHECK(s.sinceFirstNs - a->second == 100'000);
+      }
     }
+    CHECK(copies == 1000);
+    CHECK(run.back().sinceFirstNs > lastAfter);
   }
-  CHECK(copies == 1000);
 }
 
 TEST_CASE("fhsim publish: refusals and errors name the option and exit non-zero", "[fhsim]") {

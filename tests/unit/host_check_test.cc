@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 
+#include "book/order_book.h"
 #include "host_check.h"
 #include "process.h"
 
@@ -141,14 +142,14 @@ Verdict verdictOf(const fh::daemon::Config& c, const FakeHost& host, const std::
 TEST_CASE("host check: a tuned host is ok in every item", "[host]") {
   const FakeHost host;
   const auto v = verdicts(tunedConfig(), host);
-  for (const char* item :
-       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "steering", "irq.affinity",
-        "irqbalance", "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
+  for (const char* item : {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "steering",
+                           "irq.affinity", "irqbalance", "busy_poll", "huge_pages", "memlock", "cpu.governor",
+                           "cpu.idle_states", "xdp.driver", "cpu.housekeeping"}) {
     INFO(item);
     REQUIRE(v.count(item) == 1);
     CHECK(v.at(item) == Verdict::Ok);
   }
-  CHECK(v.size() == 15);
+  CHECK(v.size() == 16);
 }
 
 TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
@@ -226,6 +227,16 @@ TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
     CHECK(verdictOf(c, host, "steering") == Verdict::Ok);
     host.rules.rules[0].udp4 = false;  // a TCP rule: line A now goes by rule 9, to queue 3
     CHECK(verdictOf(c, host, "steering") == Verdict::Bad);
+    // A rule that also compares the source takes maybe some of the line; one into an RSS context or to a VF, elsewhere.
+    host.rules.rules = {FakeHost::udp4Rule(0, 0xEF010100, 0xFFFFFF00, 0, 0, 1)};
+    host.rules.rules[0].partial = true;
+    CHECK(verdictOf(c, host, "steering") == Verdict::Warn);
+    host.rules.rules[0].partial = false;
+    host.rules.rules[0].rss = true;
+    CHECK(verdictOf(c, host, "steering") == Verdict::Warn);
+    host.rules.rules[0].rss = false;
+    host.rules.rules[0].toVf = true;
+    CHECK(verdictOf(c, host, "steering") == Verdict::Warn);
   }
   SECTION("a driver without ntuple filters: RSS spreads the feed over every queue") {
     host.rules = {false, "Operation not supported", {}};
@@ -239,11 +250,27 @@ TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
     c.housekeepingCpu = f.cpu;
     CHECK(verdictOf(c, host, "cpu.housekeeping") == Verdict::Bad);
   }
-  SECTION("explicit huge pages asked for: free ones, or none") {
+  SECTION("explicit huge pages asked for: enough on the stores' node, too few, or none") {
     c.memory.pages = fh::HugePages::Explicit;
-    host.put("/proc/meminfo", "HugePages_Free:      0\nHugepagesize:       2048 kB\n");
+    c.book.maxInstruments = 1024;
+    c.book.maxOrders = 1 << 20;  // 2^21 order slots of 16 bytes: 32 MiB
+    c.book.maxLevels = 1 << 20;
+    // 32 MiB of orders + 2 MiB of books + the levels + the handler's 2 x 2 MiB + 2 UMEMs of 16 MiB.
+    const size_t need = (fh::book::OrderBooks::mappedBytesFor(c.book) + 4 * 1048576 + 32 * 1048576) >> 21;
+    const std::string node0 = "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/";
+    host.put(node0 + "nr_hugepages", "0\n");
+    host.put(node0 + "free_hugepages", "0\n");
+    CHECK(verdictOf(c, host, "huge_pages") == Verdict::Bad);  // the NIC's node 0 has none
+    host.put(node0 + "free_hugepages", std::to_string(need - 1) + "\n");
+    CHECK(verdictOf(c, host, "huge_pages") == Verdict::Warn);
+    host.put(node0 + "free_hugepages", std::to_string(need) + "\n");
+    CHECK(verdictOf(c, host, "huge_pages") == Verdict::Ok);
+    // Pages on another node do not count for node 0's stores; without a node, the host's pool does.
+    c.memory.place = fh::daemon::NodeChoice::Number;
+    c.memory.node = 1;
     CHECK(verdictOf(c, host, "huge_pages") == Verdict::Bad);
-    host.put("/proc/meminfo", "HugePages_Free:      512\nHugepagesize:       2048 kB\n");
+    c.memory.place = fh::daemon::NodeChoice::Any;
+    host.put("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "100000\n");
     CHECK(verdictOf(c, host, "huge_pages") == Verdict::Ok);
   }
   SECTION("a memlock limit and no CAP_IPC_LOCK") {
@@ -305,9 +332,9 @@ TEST_CASE("host check: this machine's report is complete and consistent", "[host
   CHECK(text.out.find("configuration OK") != std::string::npos);
   const fh::test::Run json = fh::test::run("fhd", {"--check", "--json", "--config", config});
   REQUIRE(json.exitCode == 0);
-  for (const char* item :
-       {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "steering", "irq.affinity",
-        "irqbalance", "busy_poll", "huge_pages", "memlock", "cpu.governor", "cpu.idle_states", "xdp.driver"}) {
+  for (const char* item : {"interface", "cpu.pinned", "cpu.online", "cpu.isolated", "numa", "queues", "steering",
+                           "irq.affinity", "irqbalance", "busy_poll", "huge_pages", "memlock", "cpu.governor",
+                           "cpu.idle_states", "xdp.driver", "cpu.housekeeping"}) {
     INFO(item);
     CHECK(json.out.find(std::string("\"item\":\"") + item + "\"") != std::string::npos);
     CHECK(text.out.find(std::string(" ") + item + " ") != std::string::npos);
@@ -336,8 +363,35 @@ TEST_CASE("host check: ntuple rules as the ethtool ioctl gives them, and read fr
   CHECK(r.matches(0xEF0101FE, 26400));  // the /24
   CHECK_FALSE(r.matches(0xEF010201, 26400));
   CHECK_FALSE(r.matches(0xEF010101, 26401));
+  CHECK(r.partial);  // FLOW_EXT: a VLAN or user-defined field compared too
+  spec.flow_type = UDP_V4_FLOW;
+  CHECK_FALSE(fh::daemon::decodeSteeringRule(spec).partial);
+  spec.m_u.udp_ip4_spec.ip4src = htonl(0xFFFFFFFF);
+  CHECK(fh::daemon::decodeSteeringRule(spec).partial);
+  spec.m_u.udp_ip4_spec.ip4src = 0;
   spec.ring_cookie = RX_CLS_FLOW_DISC;
   CHECK(fh::daemon::decodeSteeringRule(spec).drop);
+  CHECK_FALSE(fh::daemon::decodeSteeringRule(spec).toVf);
+  spec.ring_cookie = (uint64_t{2} << ETHTOOL_RX_FLOW_SPEC_RING_VF_OFF) | 5;  // VF 1, its queue 5
+  CHECK(fh::daemon::decodeSteeringRule(spec).toVf);
+  spec.flow_type = UDP_V4_FLOW | FLOW_RSS;
+  CHECK(fh::daemon::decodeSteeringRule(spec).rss);
+  // An ip4 rule of protocol 17 (or any) with the ports in l4_4_bytes.
+  ethtool_rx_flow_spec user{};
+  user.flow_type = IPV4_USER_FLOW;
+  user.h_u.usr_ip4_spec.ip4dst = htonl(0xEF010102);
+  user.m_u.usr_ip4_spec.ip4dst = htonl(0xFFFFFFFF);
+  user.h_u.usr_ip4_spec.l4_4_bytes = htonl(26401);
+  user.m_u.usr_ip4_spec.l4_4_bytes = htonl(0xFFFF);
+  user.h_u.usr_ip4_spec.proto = 17;
+  user.ring_cookie = RX_CLS_FLOW_DISC;
+  const fh::daemon::SteeringRule u = fh::daemon::decodeSteeringRule(user);
+  CHECK(u.matches(0xEF010102, 26401));
+  CHECK_FALSE(u.matches(0xEF010102, 26400));
+  CHECK(u.drop);
+  CHECK_FALSE(u.partial);
+  user.h_u.usr_ip4_spec.proto = 6;
+  CHECK_FALSE(fh::daemon::decodeSteeringRule(user).udp4);
   spec.flow_type = TCP_V4_FLOW;
   CHECK_FALSE(fh::daemon::decodeSteeringRule(spec).udp4);
   CHECK_FALSE(fh::daemon::decodeSteeringRule(spec).matches(0xEF010101, 26400));

@@ -69,25 +69,29 @@ size_t anonHugeBytesOf(const void* data) {
   return 0;
 }
 
-long freeHugePages() {
-  std::ifstream in("/proc/meminfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("HugePages_Free:", 0) == 0) return std::stol(line.substr(15));
-  return 0;
-}
+// Node 0's pool of 2 MiB pages (on a multi-node host vm.nr_hugepages
+// spreads over every node, and the test asks for node 0's).
+const std::string kPool = "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/";
 
-// Raises vm.nr_hugepages so that `pages` are free, and puts it back after.
+long poolValue(const char* name) {
+  long v = 0;
+  std::ifstream(kPool + name) >> v;
+  return v;
+}
+long freeHugePages() { return poolValue("free_hugepages"); }
+
+// Raises node 0's pool so that `pages` are free, and puts it back after.
 class HugePageReserve {
  public:
   explicit HugePageReserve(long pages) {
-    std::ifstream("/proc/sys/vm/nr_hugepages") >> before_;
+    before_ = poolValue("nr_hugepages");
     const long missing = pages - freeHugePages();
     if (missing <= 0 || ::geteuid() != 0) return;
-    std::ofstream("/proc/sys/vm/nr_hugepages") << before_ + missing;
+    std::ofstream(kPool + "nr_hugepages") << before_ + missing;
     raised_ = true;
   }
   ~HugePageReserve() {
-    if (raised_) std::ofstream("/proc/sys/vm/nr_hugepages") << before_;
+    if (raised_) std::ofstream(kPool + "nr_hugepages") << before_;
   }
   HugePageReserve(const HugePageReserve&) = delete;
   HugePageReserve& operator=(const HugePageReserve&) = delete;
@@ -135,8 +139,26 @@ TEST_CASE("memory: a mapping is where numa_maps says, on the pages smaps says, f
     const auto* bytes = static_cast<const unsigned char*>(m.data);
     CHECK(std::all_of(bytes, bytes + m.bytes, [](unsigned char b) { return b == 0; }));
     static_cast<unsigned char*>(m.data)[m.bytes - 1] = 1;
-    fh::unmapMemory(m.data, m.bytes);
+    fh::unmapMemory(m);
   }
+}
+
+TEST_CASE("memory: neighbouring mappings stay apart, each with its own page count", "[memory]") {
+  // Mapped one after the other, the kernel would put them side by side and,
+  // with the same flags, merge them: each has a guard page of its own.
+  fh::Mapping huge = fh::mapMemory(4 * kMiB, {-1, fh::HugePages::Transparent});
+  fh::Mapping small = fh::mapMemory(4 * kMiB, {-1, fh::HugePages::Off});
+  fh::Mapping huge2 = fh::mapMemory(4 * kMiB, {-1, fh::HugePages::Transparent});
+  for (const fh::Mapping* m : {&huge, &small, &huge2}) {
+    CHECK(reinterpret_cast<uintptr_t>(m->data) % (2 * kMiB) == 0);  // where a huge page can start
+    CHECK(numaMapOf(m->data).found);                                // a mapping of its own
+    CHECK(fh::inspectMemory(*m).hugeBytes == anonHugeBytesOf(m->data));
+  }
+  CHECK(fh::inspectMemory(small).hugeBytes == 0);
+  fh::unmapMemory(huge);
+  fh::unmapMemory(small);
+  fh::unmapMemory(huge2);
+  CHECK(huge.data == nullptr);
 }
 
 TEST_CASE("memory: a node the host does not have is reported, and the mapping still made", "[memory]") {
@@ -144,7 +166,7 @@ TEST_CASE("memory: a node the host does not have is reported, and the mapping st
   const fh::MemoryGrant g = fh::inspectMemory(m);
   CHECK(g.fallback.find("NUMA node 1000: cannot place the pages there") != std::string::npos);
   CHECK(pagesOf(numaMapOf(m.data)) > 0);
-  fh::unmapMemory(m.data, m.bytes);
+  fh::unmapMemory(m);
 }
 
 TEST_CASE("memory: explicit huge pages where the host has them, transparent ones and the reason where not",
@@ -165,12 +187,16 @@ TEST_CASE("memory: explicit huge pages where the host has them, transparent ones
     CHECK(g.pageBytes() == 2 * kMiB);
     CHECK(g.fallback.empty());
     CHECK(fh::describe(g) == "16 MiB on node 0, 100% in 2 MiB pages (explicit)");
-    fh::unmapMemory(m.data, m.bytes);
+    fh::unmapMemory(m);
   } else {
-    WARN("only " << free << " explicit huge pages free and none could be reserved (not root): the fallback only");
+    WARN("only " << free
+                 << " explicit huge pages free on node 0 and none could be reserved (not root): the "
+                    "fallback only");
   }
   // More than are free: transparent pages, and why.
-  const size_t tooMany = size_t(freeHugePages() + 1) * 2 * kMiB;
+  long freeEverywhere = 0;
+  std::ifstream("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") >> freeEverywhere;
+  const size_t tooMany = size_t(freeEverywhere + 1) * 2 * kMiB;
   fh::Mapping m = fh::mapMemory(tooMany, {-1, fh::HugePages::Explicit});
   const fh::MemoryGrant g = fh::inspectMemory(m);
   CHECK(g.explicitBytes == 0);
@@ -180,7 +206,7 @@ TEST_CASE("memory: explicit huge pages where the host has them, transparent ones
   CHECK_FALSE(map.huge);
   CHECK(map.pageKiB == 4);
   CHECK(m.policy.pages == fh::HugePages::Transparent);
-  fh::unmapMemory(m.data, m.bytes);
+  fh::unmapMemory(m);
 }
 
 TEST_CASE("memory: the book stores and a HugeArray take the policy, and their grants add up", "[memory]") {

@@ -326,7 +326,7 @@ class Publisher {
     summary_.lastSequence = next_ - 1;
     for (uint32_t i = 0; i < o_.heartbeats; ++i) control(false);
     for (uint32_t i = 0; i < o_.endOfSessionRepeats; ++i) control(true);
-    while (!delayed_.empty()) waitUntil(delayed_.front().due);
+    while (!delayed_.empty()) waitUntil(delayed_.front().due, false);
     if (pcap_) pcap_->close();
     if (server_ && glimpse_) {  // both linger at once
       std::thread other([this] { glimpse_->finish(); });
@@ -415,6 +415,10 @@ class Publisher {
   void stamp(std::span<const uint8_t> packet) {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
+    if (pcap_) {  // a dry run: its own clock, the capture's times
+      const uint64_t virtualNow = dryRunNs_ + dryRunRealtimeOffset_;
+      ts = {time_t(virtualNow / kSecond), long(virtualNow % kSecond)};
+    }
     const int64_t now = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
     if (midnight_ == 0 || now - midnight_ >= 86'400'000'000'000 || now < midnight_) {
       tm utc{};
@@ -498,14 +502,16 @@ class Publisher {
   }
 
   // Sleeps until `due`, sending line B's delayed packets as they fall due.
-  void waitUntil(uint64_t due) {
+  // In a dry run `sleep` says whether the wait is also slept (a wait of the
+  // schedule, not of a B copy's delay: the two clocks part above a packet a µs).
+  void waitUntil(uint64_t due, bool sleep = true) {
     if (pcap_) {
       while (!delayed_.empty() && delayed_.front().due <= due) {
         dryRunNs_ = std::max(dryRunNs_, delayed_.front().due);
         serviceDelayed();
       }
       dryRunNs_ = std::max(dryRunNs_, due);
-      if (o_.rate > 0) sleepUntil(due);
+      if (o_.rate > 0 && sleep) sleepUntil(due);
       return;
     }
     for (;;) {
@@ -519,10 +525,8 @@ class Publisher {
   // The clock is read once per batch of about a millisecond's messages; a
   // packet is sent when the messages before it are due.
   void pace() {
-    if (o_.rate == 0) {
-      serviceDelayed();
-      return;
-    }
+    if (o_.rate == 0 || pcap_) serviceDelayed();  // a dry run's B copies to the packet, whatever the rate
+    if (o_.rate == 0) return;
     if (scheduled_ < nextCheck_) return;
     nextCheck_ = scheduled_ + batch_;
     const uint64_t due = start_ + scheduled_ / o_.rate * kSecond + scheduled_ % o_.rate * kSecond / o_.rate;
