@@ -122,6 +122,7 @@ class Checker {
         ifExists ? "" : "interface = the NIC the feed's multicast arrives on (ip -br link)");
     cpu();
     numa();
+    memoryNode();
     queues();
     steering();
     irqs();
@@ -206,6 +207,87 @@ class Checker {
         "the NIC is on node " + *node + ", cpu " + std::to_string(f_.cpu) + " on node " + cpuNode,
         "a worker on the far node reads every packet, and its stores, across the interconnect",
         "cpu = a CPU of node " + *node + " (lscpu -e)");
+  }
+
+  int nicNode() const {
+    return int(number(host_.read("/sys/class/net/" + f_.interface + "/device/numa_node"), uint64_t(-1)));
+  }
+  int workerNode() const {
+    if (f_.cpu < 0) return -1;
+    for (const std::string& e : host_.list(cpuDir()))
+      if (e.compare(0, 4, "node") == 0) return std::atoi(e.c_str() + 4);
+    return -1;
+  }
+  // The node [memory] numa_node puts the stores and the UMEM on; -1: where first touched.
+  int storesNode() const {
+    switch (c_.memory.place) {
+      case NodeChoice::Number:
+        return c_.memory.node;
+      case NodeChoice::Cpu:
+        return workerNode();
+      case NodeChoice::Nic:
+        return nicNode();
+      case NodeChoice::Any:
+        break;
+    }
+    return -1;
+  }
+
+  // Where [memory] numa_node puts the stores and the UMEM, against the NIC's node.
+  void memoryNode() {
+    const int nic = ifExists_ ? nicNode() : -1;
+    const std::string nicText = nic >= 0 ? "; the NIC is on node " + std::to_string(nic) : "";
+    const std::string why =
+        "the worker reads the UMEM and the stores for every message: across the interconnect each "
+        "miss costs more";
+    const std::string fix = "numa_node = \"nic\" in [memory] (or the NIC's node)";
+    const int node = storesNode();
+    switch (c_.memory.place) {
+      case NodeChoice::Number: {
+        std::vector<int> nodes;
+        for (const std::string& e : host_.list("/sys/devices/system/node"))
+          if (e.size() > 4 && e.compare(0, 4, "node") == 0 && std::isdigit(static_cast<unsigned char>(e[4])))
+            nodes.push_back(std::atoi(e.c_str() + 4));
+        std::sort(nodes.begin(), nodes.end());
+        if (!contains(nodes, node)) {
+          add("memory.numa", Verdict::Bad,
+              "memory.numa_node " + std::to_string(node) + ": the host has nodes " + joinInts(nodes) +
+                  " (fhd refuses to start)",
+              "the stores cannot be placed on a node that does not exist", "numa_node = one of " + joinInts(nodes));
+          return;
+        }
+        break;
+      }
+      case NodeChoice::Cpu:
+        if (f_.cpu < 0) {
+          add("memory.numa", Verdict::Warn,
+              "memory.numa_node = \"cpu\", but the worker is not pinned: where first "
+              "touched" +
+                  nicText,
+              why, "cpu = N in [[feed]], or numa_node = \"nic\"");
+          return;
+        }
+        break;
+      case NodeChoice::Nic:
+        if (nic < 0) {
+          add("memory.numa", Verdict::NotApplicable,
+              ifExists_ ? "the NIC has no NUMA node (a virtual device, or one node): where first touched"
+                        : "no interface " + f_.interface + ": where first touched",
+              "", "");
+          return;
+        }
+        break;
+      case NodeChoice::Any:
+        add("memory.numa", nic >= 0 ? Verdict::Warn : Verdict::Ok,
+            "memory.numa_node = \"any\": where first touched" + nicText, why, fix);
+        return;
+    }
+    if (node < 0) {
+      add("memory.numa", Verdict::NotApplicable, "cpu " + std::to_string(f_.cpu) + " reports no node", "", "");
+      return;
+    }
+    add("memory.numa", nic < 0 || nic == node ? Verdict::Ok : Verdict::Warn,
+        "the stores and the UMEM on node " + std::to_string(node) + nicText, why, fix);
   }
 
   void queues() {
@@ -405,15 +487,7 @@ class Checker {
              ? f_.queues.size() * mappedBytes(size_t{xsk::SocketConfig{}.frames} * xsk::SocketConfig{}.frameSize)
              : 0);
     const uint64_t need = bytes >> 21;
-    int node = -1;
-    if (c_.memory.place == NodeChoice::Number) {
-      node = c_.memory.node;
-    } else if (c_.memory.place == NodeChoice::Cpu && f_.cpu >= 0) {
-      for (const std::string& e : host_.list(cpuDir()))
-        if (e.compare(0, 4, "node") == 0) node = std::atoi(e.c_str() + 4);
-    } else if (c_.memory.place == NodeChoice::Nic) {
-      node = int(number(host_.read("/sys/class/net/" + f_.interface + "/device/numa_node"), uint64_t(-1)));
-    }
+    const int node = storesNode();
     const std::string pool =
         node >= 0 ? "/sys/devices/system/node/node" + std::to_string(node) + "/hugepages/hugepages-2048kB"
                   : "/sys/kernel/mm/hugepages/hugepages-2048kB";
@@ -423,7 +497,7 @@ class Checker {
         free >= need ? Verdict::Ok
         : free > 0   ? Verdict::Warn
                      : Verdict::Bad,
-        std::to_string(free) + " of 2 MiB free " + (node >= 0 ? "on node " + std::to_string(node) : "") +
+        std::to_string(free) + " of 2 MiB free" + (node >= 0 ? " on node " + std::to_string(node) : "") +
             "; the stores and UMEM as configured take " + std::to_string(need) +
             " (memory.huge_pages = \"explicit\"); transparent huge pages: " + (thp.empty() ? "unknown" : thp),
         "what explicit pages do not cover falls back to transparent huge pages, where the kernel finds them "
@@ -674,6 +748,12 @@ std::vector<HostItem> checkHost(const Config& config, const std::string& root, c
     if (f.cpu < 0)
       items.push_back({f.name, "cpu.housekeeping", Verdict::NotApplicable,
                        "the worker is not pinned: every thread runs anywhere", "", ""});
+    else if (const std::vector<int> online = parseCpuList(host.read("/sys/devices/system/cpu/online").value_or(""));
+             config.housekeepingCpu >= 0 && !contains(online, config.housekeepingCpu))
+      items.push_back({f.name, "cpu.housekeeping", Verdict::Bad,
+                       "instance.housekeeping_cpu " + std::to_string(config.housekeepingCpu) +
+                           " is not online (online: " + joinInts(online) + "; fhd refuses to start)",
+                       "the housekeeping thread cannot run there", "housekeeping_cpu = an online CPU, or -1"});
     else if (config.housekeepingCpu == f.cpu)
       items.push_back({f.name, "cpu.housekeeping", Verdict::Bad,
                        "instance.housekeeping_cpu " + std::to_string(f.cpu) + " is the worker's",

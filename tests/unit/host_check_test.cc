@@ -34,6 +34,7 @@ class FakeHost {
     put("/sys/devices/system/cpu/isolated", "2-3\n");
     put("/sys/devices/system/cpu/nohz_full", "2-3\n");
     dir("/sys/devices/system/cpu/cpu2/node0");
+    dir("/sys/devices/system/node/node0");
     put("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor", "performance\n");
     state(0, "POLL", 0, 0);
     state(1, "C6", 100, 1);  // deep, but disabled
@@ -149,7 +150,7 @@ TEST_CASE("host check: a tuned host is ok in every item", "[host]") {
     REQUIRE(v.count(item) == 1);
     CHECK(v.at(item) == Verdict::Ok);
   }
-  CHECK(v.size() == 16);
+  CHECK(v.size() == 17);
 }
 
 TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
@@ -245,6 +246,30 @@ TEST_CASE("host check: each item warns or fails on what breaks it", "[host]") {
     CHECK(verdictOf(c, host, "steering") == Verdict::Ok);
     f.source = fh::daemon::Source::Udp;
     CHECK(verdictOf(c, host, "steering") == Verdict::NotApplicable);
+  }
+  SECTION("the stores placed off the NIC's node, on no node, or on a node the host lacks") {
+    c.memory.place = fh::daemon::NodeChoice::Number;
+    c.memory.node = 3;
+    CHECK(verdictOf(c, host, "memory.numa") == Verdict::Bad);
+    c.memory.node = 0;
+    CHECK(verdictOf(c, host, "memory.numa") == Verdict::Ok);
+    c.memory.place = fh::daemon::NodeChoice::Any;
+    CHECK(verdictOf(c, host, "memory.numa") == Verdict::Warn);
+    c.memory.place = fh::daemon::NodeChoice::Cpu;
+    CHECK(verdictOf(c, host, "memory.numa") == Verdict::Ok);  // cpu 2 on node 0, the NIC's
+    host.put("/sys/class/net/eth0/device/numa_node", "1\n");
+    CHECK(verdictOf(c, host, "memory.numa") == Verdict::Warn);
+    f.cpu = -1;
+    CHECK(verdictOf(c, host, "memory.numa") == Verdict::Warn);
+    c.memory.place = fh::daemon::NodeChoice::Nic;
+    host.put("/sys/class/net/eth0/device/numa_node", "-1\n");
+    CHECK(verdictOf(c, host, "memory.numa") == Verdict::NotApplicable);
+  }
+  SECTION("the housekeeping thread on a CPU that is not online") {
+    c.housekeepingCpu = 5;  // online: 0-3
+    CHECK(verdictOf(c, host, "cpu.housekeeping") == Verdict::Bad);
+    c.housekeepingCpu = 1;
+    CHECK(verdictOf(c, host, "cpu.housekeeping") == Verdict::Ok);
   }
   SECTION("the housekeeping thread pinned to the worker's CPU") {
     c.housekeepingCpu = f.cpu;
