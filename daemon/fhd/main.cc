@@ -14,6 +14,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <exception>
 #include <memory>
@@ -675,6 +676,16 @@ int main(int argc, char** argv) {
   app.add_option("--max-levels", c.book.maxLevels, "slots of the price-level arena")
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
+  std::string hugePages = "transparent";
+  app.add_option("--huge-pages", hugePages, "the stores' pages: explicit (2 MiB hugetlbfs), transparent, off")
+      ->check(CLI::IsMember({"explicit", "transparent", "off"}))
+      ->capture_default_str();
+  std::string numaNode = "cpu";
+  app.add_option("--numa-node", numaNode, "the stores' NUMA node: cpu (the worker's, if pinned), any, or a number")
+      ->capture_default_str();
+  app.add_option("--cpu", f.cpu, "pin the replay's worker to this CPU (-1: not pinned)")
+      ->check(CLI::Range(-1, CPU_SETSIZE - 1))
+      ->capture_default_str();
   app.add_option("--log-level", c.logLevel, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -696,6 +707,19 @@ int main(int argc, char** argv) {
         throw daemon::ConfigError("--ring-mib: " + std::to_string(ringMiB) + " is not a power of two from 1 to 16384");
       c.region.ringBytes = uint64_t{ringMiB} << 20;
       c.region.maxInstruments = c.book.maxInstruments;
+      c.memory.pages = hugePages == "explicit" ? HugePages::Explicit
+                       : hugePages == "off"    ? HugePages::Off
+                                               : HugePages::Transparent;
+      if (numaNode == "cpu" || numaNode == "any") {
+        c.memory.place = numaNode == "cpu" ? daemon::NodeChoice::Cpu : daemon::NodeChoice::Any;
+      } else {
+        char* end = nullptr;
+        const long node = std::strtol(numaNode.c_str(), &end, 10);
+        if (numaNode.empty() || *end != '\0' || node < 0 || node > 1023)
+          throw daemon::ConfigError("--numa-node: '" + numaNode + "' is not cpu, any or a node number");
+        c.memory.place = daemon::NodeChoice::Number;
+        c.memory.node = int(node);
+      }
       shm::RegionConfig probe = c.region;
       shm::validate(probe);
       c.feeds.push_back(f);

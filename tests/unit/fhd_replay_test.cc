@@ -171,6 +171,32 @@ TEST_CASE("fhd: counters of a replay", "[fhd]") {
   CHECK(consumer.counterName(0) == "messages");
 }
 
+TEST_CASE("fhd: a replay's stores as --huge-pages and --numa-node ask, its worker on --cpu, as the region says",
+          "[fhd]") {
+  TempDir dir;
+  const std::string file = fh::test::testdata("bx_sample_20191230.NASDAQ_ITCH50");
+  const Run fhd = fh::test::run("fhd", {"--replay", file, "--shm", "m", "--shm-dir", dir.str(), "--exit-when-done",
+                                        "--huge-pages", "off", "--numa-node", "0", "--cpu", "0"});
+  INFO(fhd.err);
+  REQUIRE(fhd.exitCode == 0);
+  CHECK(fhd.err.find("worker on CPU 0") != std::string::npos);
+  CHECK(fhd.err.find("asked for node 0 (memory.numa_node), 4 KiB pages") != std::string::npos);
+  CHECK(fhd.err.find("book stores: ") != std::string::npos);
+  fh::shm::Consumer::Options options;
+  options.directory = dir.str();
+  fh::shm::Consumer consumer("m", options);
+  const auto value = [&](const char* name) {
+    const auto i = consumer.findCounter(name);
+    REQUIRE(i.has_value());
+    return consumer.counter(*i);
+  };
+  CHECK(value("memory.stores_bytes") >= 64u << 20);  // the default stores: 16M order slots of 16 bytes and more
+  CHECK(value("memory.stores_huge_page_bytes") == 0);
+  CHECK(value("memory.stores_off_node_bytes") == 0);
+  CHECK(value("memory.stores_node") == 0);
+  CHECK(value("memory.umem_bytes") == 0);  // a file has no UMEM
+}
+
 TEST_CASE("fhd: a replay records each message's ts_recv - ts_event in the region's histogram", "[fhd][histogram]") {
   // The live capture of one line, at its own receive times: the expected
   // delays computed here from the capture, message by message.
@@ -285,6 +311,9 @@ TEST_CASE("fhd: bad input and bad options exit non-zero with a message naming th
       {{"--replay", good, "--shm-dir", dir.str(), "--trading-date", "2019-13-01"}, "--trading-date"},
       {{"--replay", good, "--shm-dir", dir.str(), "--shm-group", "no-such-group-fh"}, "shm.group"},
       {{"--replay", good, "--source", "carrier-pigeon"}, "--source"},
+      {{"--replay", good, "--shm-dir", dir.str(), "--numa-node", "near"}, "--numa-node"},
+      {{"--replay", good, "--shm-dir", dir.str(), "--numa-node", "1000"}, "memory.numa_node: node 1000 does not exist"},
+      {{"--replay", good, "--shm-dir", dir.str(), "--huge-pages", "always"}, "--huge-pages"},
       {{"--shm-dir", dir.str()}, "--replay"},
       {{"--replay", good, "--shm-dir", dir.str() + "/missing-dir"}, "missing-dir"},
   };
