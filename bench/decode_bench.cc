@@ -175,9 +175,7 @@ int main(int argc, char** argv) {
         feed.endOfBatch();
       }));
       sink += writer.recordsPublished();
-      ::unlink(fh::shm::regionPath(region).c_str());
-      // The name is this process's own, so its lock file goes too (a shared name's never does).
-      ::unlink((region.directory + "/." + region.name + ".lock").c_str());
+      fh::shm::removeRegionFiles(region.directory, region.name);  // the name is this process's own
     }
     fh::book::OrderBooks books(config);  // built and touched before the clock starts
     CountRecords out;

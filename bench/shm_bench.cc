@@ -183,8 +183,7 @@ int main(int argc, char** argv) {
     done = true;
     reader.join();
   }
-  ::unlink(("/dev/shm/" + config.name).c_str());
-  ::unlink(("/dev/shm/." + config.name + ".lock").c_str());  // the name is this process's own
+  fh::shm::removeRegionFiles(config.directory, config.name);  // the name is this process's own
 
   const double pub = median(tPublish), peer = median(tPeer), book = median(tBook), bookPeer = median(tBookPeer);
   std::printf("machine         %u cpus; writer on cpu %d, reader on cpu %d; %d runs (medians)\n", cpus, writerCpu,

@@ -227,6 +227,11 @@ void validate(const RegionConfig& c) {
 
 std::string regionPath(const RegionConfig& c) { return c.directory + "/" + c.name; }
 
+void removeRegionFiles(const std::string& directory, const std::string& name) {
+  for (const std::string& leaf : {name, "." + name + ".lock", "." + name + ".tap"})
+    ::unlink((directory + "/" + leaf).c_str());
+}
+
 RegionWriter::RegionWriter(const RegionConfig& config)
     : path_(regionPath(config)),
       maxInstruments_(config.maxInstruments),

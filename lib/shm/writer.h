@@ -42,6 +42,10 @@ void validate(const RegionConfig& config);
 
 // The path of a region's file.
 std::string regionPath(const RegionConfig& config);
+// Removes a region and its name's lock and tap files (DIR/NAME, .NAME.lock,
+// .NAME.tap), for a name this process alone used (a benchmark's, a test's):
+// a shared name's lock files stay, as layout.h says.
+void removeRegionFiles(const std::string& directory, const std::string& name);
 
 class RegionWriter {
  public:

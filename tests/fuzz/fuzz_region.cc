@@ -31,7 +31,7 @@ struct Template {
 char gDir[64];  // for the exit handler
 
 void removeDir() {
-  for (const char* leaf : {"/r", "/.r.lock"}) ::unlink((std::string(gDir) + leaf).c_str());
+  fh::shm::removeRegionFiles(gDir, "r");
   ::rmdir(gDir);
 }
 

@@ -327,3 +327,13 @@ TEST_CASE("shm: bad region configuration names the key", "[shm]") {
   CHECK(message([](RegionConfig& c) { c.mode = 04755; }).find("shm.mode") == 0);
   CHECK(message([](RegionConfig&) {}) == "accepted");
 }
+
+TEST_CASE("shm: removeRegionFiles takes the region, its lock and its tap's lock, and nothing else", "[shm]") {
+  TempDir dir;
+  { RegionWriter writer(smallRegion(dir)); }
+  std::ofstream(dir.str() + "/other") << "x";
+  fh::shm::removeRegionFiles(dir.str(), "t");
+  std::set<std::string> entries;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) entries.insert(e.path().filename());
+  CHECK(entries == std::set<std::string>{"other"});
+}
