@@ -29,6 +29,7 @@ namespace {
 class Host {
  public:
   explicit Host(std::string root) : root_(root == "/" ? "" : std::move(root)) {}
+  const std::string& root() const noexcept { return root_; }  // "" for this host
 
   // The file's contents, trailing whitespace removed; nullopt if unreadable.
   std::optional<std::string> read(const std::string& path) const {
@@ -209,33 +210,11 @@ class Checker {
         "cpu = a CPU of node " + *node + " (lscpu -e)");
   }
 
-  int nicNode() const {
-    return int(number(host_.read("/sys/class/net/" + f_.interface + "/device/numa_node"), uint64_t(-1)));
-  }
-  int workerNode() const {
-    if (f_.cpu < 0) return -1;
-    for (const std::string& e : host_.list(cpuDir()))
-      if (e.compare(0, 4, "node") == 0) return std::atoi(e.c_str() + 4);
-    return -1;
-  }
-  // The node [memory] numa_node puts the stores and the UMEM on; -1: where first touched.
-  int storesNode() const {
-    switch (c_.memory.place) {
-      case NodeChoice::Number:
-        return c_.memory.node;
-      case NodeChoice::Cpu:
-        return workerNode();
-      case NodeChoice::Nic:
-        return nicNode();
-      case NodeChoice::Any:
-        break;
-    }
-    return -1;
-  }
+  int storesNode() const { return daemon::storesNode(c_, f_, host_.root().empty() ? "/" : host_.root()); }
 
   // Where [memory] numa_node puts the stores and the UMEM, against the NIC's node.
   void memoryNode() {
-    const int nic = ifExists_ ? nicNode() : -1;
+    const int nic = ifExists_ ? interfaceNode(f_.interface, host_.root()) : -1;
     const std::string nicText = nic >= 0 ? "; the NIC is on node " + std::to_string(nic) : "";
     const std::string why =
         "the worker reads the UMEM and the stores for every message: across the interconnect each "
@@ -244,11 +223,7 @@ class Checker {
     const int node = storesNode();
     switch (c_.memory.place) {
       case NodeChoice::Number: {
-        std::vector<int> nodes;
-        for (const std::string& e : host_.list("/sys/devices/system/node"))
-          if (e.size() > 4 && e.compare(0, 4, "node") == 0 && std::isdigit(static_cast<unsigned char>(e[4])))
-            nodes.push_back(std::atoi(e.c_str() + 4));
-        std::sort(nodes.begin(), nodes.end());
+        const std::vector<int> nodes = numaNodes(host_.root());
         if (!contains(nodes, node)) {
           add("memory.numa", Verdict::Bad,
               "memory.numa_node " + std::to_string(node) + ": the host has nodes " + joinInts(nodes) +
@@ -659,6 +634,22 @@ std::vector<int> parseCpuList(const std::string& text) {
     }
   }
   return cpus;
+}
+
+int storesNode(const Config& c, const Feed& f, const std::string& root) {
+  const std::string r = root == "/" ? "" : root;
+  switch (c.memory.place) {
+    case NodeChoice::Number:
+      return c.memory.node;
+    case NodeChoice::Nic:
+      if (f.source != Source::File) return interfaceNode(f.interface, r);
+      [[fallthrough]];  // a replay has no NIC: the worker's node
+    case NodeChoice::Cpu:
+      return cpuNode(f.cpu, r);
+    case NodeChoice::Any:
+      break;
+  }
+  return -1;
 }
 
 SteeringRule decodeSteeringRule(const ethtool_rx_flow_spec& spec) noexcept {

@@ -59,6 +59,11 @@ SteeringRules readSteeringRules(const std::string& interface);
 SteeringRule decodeSteeringRule(const ethtool_rx_flow_spec& spec) noexcept;
 using SteeringReader = std::function<SteeringRules(const std::string& interface)>;
 
+// The node [memory] numa_node puts a feed's stores and UMEM on, as the host
+// under `root` tells it; -1: where first touched (no node asked, or none
+// known for the NIC or the worker's CPU). A file replay's "nic" is "cpu".
+int storesNode(const Config& config, const Feed& feed, const std::string& root = "/");
+
 // Every item for every feed of `config`, in a fixed order. `root` is where
 // /sys and /proc are ("/" on a real host); `steering` reads the NIC's rules
 // (by default readSteeringRules on a real host; not read under another root).

@@ -121,11 +121,9 @@ std::string pinHousekeeping(const Config& c, const Feed& f) {
 
 // The node the stores and the UMEM go to ([memory] numa_node), and why.
 MemoryPolicy resolveMemory(const Config& c, const Feed& f, std::string& why) {
-  MemoryPolicy policy;
-  policy.pages = c.memory.pages;
-  daemon::NodeChoice place = c.memory.place;
-  if (place == daemon::NodeChoice::Nic && f.source == daemon::Source::File) place = daemon::NodeChoice::Cpu;
-  switch (place) {
+  MemoryPolicy policy{daemon::storesNode(c, f), c.memory.pages};
+  const std::string node = "node " + std::to_string(policy.node);
+  switch (c.memory.place) {
     case daemon::NodeChoice::Any:
       why = "where first touched (memory.numa_node = \"any\")";
       break;
@@ -140,22 +138,21 @@ MemoryPolicy resolveMemory(const Config& c, const Feed& f, std::string& why) {
         throw daemon::ConfigError("memory.numa_node: node " + std::to_string(c.memory.node) +
                                   " does not exist on this host (its nodes: " + (have.empty() ? "none" : have) + ")");
       }
-      policy.node = c.memory.node;
-      why = "node " + std::to_string(policy.node) + " (memory.numa_node)";
+      why = node + " (memory.numa_node)";
       break;
     }
     case daemon::NodeChoice::Nic:
-      policy.node = interfaceNode(f.interface);
-      why = policy.node >= 0
-                ? "node " + std::to_string(policy.node) + ", " + f.interface + "'s"
-                : "where first touched: " + f.interface + " has no NUMA node (a virtual device, or one node)";
-      break;
+      if (f.source != daemon::Source::File) {
+        why = policy.node >= 0
+                  ? node + ", " + f.interface + "'s"
+                  : "where first touched: " + f.interface + " has no NUMA node (a virtual device, or one node)";
+        break;
+      }
+      [[fallthrough]];  // a replay: the worker's node
     case daemon::NodeChoice::Cpu:
-      policy.node = f.cpu >= 0 ? cpuNode(f.cpu) : -1;
-      why = policy.node >= 0
-                ? "node " + std::to_string(policy.node) + ", the worker's CPU " + std::to_string(f.cpu) + "'s"
-            : f.cpu < 0 ? "where first touched: the worker is not pinned"
-                        : "where first touched: CPU " + std::to_string(f.cpu) + " has no NUMA node";
+      why = policy.node >= 0 ? node + ", the worker's CPU " + std::to_string(f.cpu) + "'s"
+            : f.cpu < 0      ? "where first touched: the worker is not pinned"
+                             : "where first touched: CPU " + std::to_string(f.cpu) + " has no NUMA node";
       break;
   }
   return policy;

@@ -263,10 +263,10 @@ void unmapMemory(Mapping& m) noexcept {
   m.data = nullptr;
 }
 
-std::vector<int> numaNodes() {
+std::vector<int> numaNodes(const std::string& root) {
   std::vector<int> nodes;
   std::error_code e;
-  for (const auto& entry : std::filesystem::directory_iterator("/sys/devices/system/node", e)) {
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/sys/devices/system/node", e)) {
     const std::string name = entry.path().filename().string();
     if (name.size() > 4 && name.compare(0, 4, "node") == 0 &&
         std::all_of(name.begin() + 4, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -276,9 +276,10 @@ std::vector<int> numaNodes() {
   return nodes;
 }
 
-int cpuNode(int cpu) {
+int cpuNode(int cpu, const std::string& root) {
+  if (cpu < 0) return -1;
   std::error_code e;
-  const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu);
+  const std::string dir = root + "/sys/devices/system/cpu/cpu" + std::to_string(cpu);
   for (const auto& entry : std::filesystem::directory_iterator(dir, e)) {
     const std::string name = entry.path().filename().string();
     if (name.size() > 4 && name.compare(0, 4, "node") == 0) return std::atoi(name.c_str() + 4);
@@ -286,8 +287,8 @@ int cpuNode(int cpu) {
   return -1;
 }
 
-int interfaceNode(const std::string& interface) {
-  const std::string line = firstLine("/sys/class/net/" + interface + "/device/numa_node");
+int interfaceNode(const std::string& interface, const std::string& root) {
+  const std::string line = firstLine(root + "/sys/class/net/" + interface + "/device/numa_node");
   return line.empty() ? -1 : std::atoi(line.c_str());
 }
 

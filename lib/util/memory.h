@@ -66,10 +66,11 @@ MemoryGrant inspectMemory(const Mapping& m);
 void unmapMemory(Mapping& m) noexcept;  // and m.data = nullptr
 
 // The nodes the host has (/sys/devices/system/node), empty without NUMA.
-std::vector<int> numaNodes();
+// `root` is where /sys is ("": this host; tests lay out a fake one).
+std::vector<int> numaNodes(const std::string& root = "");
 // The node of a CPU, and of a network interface's device (-1: none, e.g. a
 // virtual device, or a host without NUMA).
-int cpuNode(int cpu);
-int interfaceNode(const std::string& interface);
+int cpuNode(int cpu, const std::string& root = "");
+int interfaceNode(const std::string& interface, const std::string& root = "");
 
 }  // namespace fh

@@ -62,6 +62,13 @@ struct CollectSink {
   }
 };
 
+// A counter of the region by name, which must exist.
+uint64_t counterNamed(const fh::shm::Consumer& consumer, const std::string& name) {
+  const auto i = consumer.findCounter(name);
+  REQUIRE(i.has_value());
+  return consumer.counter(*i);
+}
+
 // The expectation, built in this process the way the daemon must.
 Collected expected(const std::string& file, int64_t midnight, bool& binaryFile) {
   const fh::capture::MappedFile mapped(file);
@@ -155,11 +162,7 @@ TEST_CASE("fhd: counters of a replay", "[fhd]") {
   fh::shm::Consumer::Options options;
   options.directory = dir.str();
   fh::shm::Consumer consumer("c", options);
-  const auto value = [&](const char* name) {
-    const auto i = consumer.findCounter(name);
-    REQUIRE(i.has_value());
-    return consumer.counter(*i);
-  };
+  const auto value = [&](const char* name) { return counterNamed(consumer, name); };
   // Totals verified independently in testdata_test.cc.
   CHECK(value("messages") == 12012);
   CHECK(value("messages.unknown_type") == 0);
@@ -185,11 +188,7 @@ TEST_CASE("fhd: a replay's stores as --huge-pages and --numa-node ask, its worke
   fh::shm::Consumer::Options options;
   options.directory = dir.str();
   fh::shm::Consumer consumer("m", options);
-  const auto value = [&](const char* name) {
-    const auto i = consumer.findCounter(name);
-    REQUIRE(i.has_value());
-    return consumer.counter(*i);
-  };
+  const auto value = [&](const char* name) { return counterNamed(consumer, name); };
   CHECK(value("memory.stores_bytes") >= 64u << 20);  // the default stores: 16M order slots of 16 bytes and more
   CHECK(value("memory.stores_huge_page_bytes") == 0);
   CHECK(value("memory.stores_off_node_bytes") == 0);
@@ -357,9 +356,7 @@ TEST_CASE("fhd: a capture of both lines, named, is sequenced as live: every mess
       fh::shm::Consumer::Options options;
       options.directory = dir.str();
       fh::shm::Consumer consumer(name, options);
-      const auto i = consumer.findCounter(counter);
-      REQUIRE(i.has_value());
-      return consumer.counter(*i);
+      return counterNamed(consumer, counter);
     };
   };
 

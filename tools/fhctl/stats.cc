@@ -223,14 +223,17 @@ void printJson(Output& out, const shm::Consumer& c, const Sample& s, const std::
   out.endLine();
 }
 
+// A counter of the sample by name; nullopt when the region has none of that name.
+std::optional<uint64_t> counterOf(const Sample& s, const std::string& name) {
+  for (const auto& [n, v] : s.counters)
+    if (n == name) return v;
+  return std::nullopt;
+}
+
 // Where the book stores and the UMEM are, as fhd found at start (memory.*).
 template <class Row>
 void memoryRow(const Sample& s, const Row& row) {
-  const auto get = [&](const std::string& name) -> std::optional<uint64_t> {
-    for (const auto& [n, v] : s.counters)
-      if (n == name) return v;
-    return std::nullopt;
-  };
+  const auto get = [&](const std::string& name) { return counterOf(s, name); };
   const auto part = [&](const std::string& what, const std::string& prefix) -> std::string {
     const uint64_t bytes = get(prefix + "_bytes").value_or(0);
     if (bytes == 0) return "";
@@ -251,11 +254,7 @@ void memoryRow(const Sample& s, const Row& row) {
 // network feed has had a packet (a file replay has no lines).
 template <class Row>
 void feedRows(const Sample& s, const Row& row) {
-  const auto get = [&](const std::string& name) -> std::optional<uint64_t> {
-    for (const auto& [n, v] : s.counters)
-      if (n == name) return v;
-    return std::nullopt;
-  };
+  const auto get = [&](const std::string& name) { return counterOf(s, name); };
   const auto v = [&](const std::string& name) { return get(name).value_or(0); };
   if (!get("line_a.applied") || v("line_a.packets") + v("line_b.packets") == 0) return;  // no network feed yet
   const auto num = [](uint64_t x) { return std::to_string(x); };
