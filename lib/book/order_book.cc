@@ -7,8 +7,19 @@
 namespace fh::book {
 
 namespace {
+
 constexpr uint32_t kNone = UINT32_MAX;
+
+// The configuration as the stores are built: every size within its range.
+BookConfig clamped(BookConfig c) noexcept {
+  c.maxInstruments = std::clamp<uint32_t>(c.maxInstruments, 2, 65536);
+  c.maxOrders = std::clamp<uint32_t>(c.maxOrders, 16, 1u << 30);
+  c.maxLevels = std::clamp<uint32_t>(c.maxLevels, 64, 1u << 30);
+  c.priceTick = std::clamp<Price>(c.priceTick, 1, UINT32_MAX);
+  return c;
 }
+
+}  // namespace
 
 std::string_view Instrument::symbolTrimmed() const noexcept {
   size_t n = symbol.size();
@@ -16,11 +27,7 @@ std::string_view Instrument::symbolTrimmed() const noexcept {
   return {symbol.data(), n};
 }
 
-OrderBooks::OrderBooks(const BookConfig& config) : config_(config) {
-  config_.maxInstruments = std::clamp<uint32_t>(config_.maxInstruments, 2, 65536);
-  config_.maxOrders = std::clamp<uint32_t>(config_.maxOrders, 16, 1u << 30);
-  config_.maxLevels = std::clamp<uint32_t>(config_.maxLevels, 64, 1u << 30);
-  config_.priceTick = std::clamp<Price>(config_.priceTick, 1, UINT32_MAX);
+OrderBooks::OrderBooks(const BookConfig& config) : config_(clamped(config)) {
   const auto tick = static_cast<uint64_t>(config_.priceTick);
   tickShift_ = std::countr_zero(tick);
   const uint64_t odd = tick >> tickShift_;
@@ -57,12 +64,11 @@ size_t OrderBooks::reservedBytes() const noexcept {
          size_t{config_.maxInstruments} * sizeof(BookSlot);
 }
 
-size_t OrderBooks::mappedBytesFor(const BookConfig& c) noexcept {
-  const size_t instruments = std::clamp<uint32_t>(c.maxInstruments, 2, 65536);
-  const size_t orders = std::bit_ceil(size_t{std::clamp<uint32_t>(c.maxOrders, 16, 1u << 30)} * 2);
-  const size_t levels = std::bit_ceil(size_t{std::clamp<uint32_t>(c.maxLevels, 64, 1u << 30)});
-  return mappedBytes(instruments * sizeof(BookSlot)) + mappedBytes(orders * sizeof(Order)) +
-         mappedBytes(levels * sizeof(Level));
+size_t OrderBooks::mappedBytesFor(const BookConfig& config) noexcept {
+  const BookConfig c = clamped(config);  // as the constructor sizes the stores
+  return mappedBytes(size_t{c.maxInstruments} * sizeof(BookSlot)) +
+         mappedBytes(std::bit_ceil(size_t{c.maxOrders} * 2) * sizeof(Order)) +
+         mappedBytes(size_t{std::bit_ceil(c.maxLevels)} * sizeof(Level));
 }
 
 MemoryGrant OrderBooks::memoryGrant() const {
