@@ -169,6 +169,7 @@ void reportMemory(const Feed& f, const char* what, const MemoryGrant& g) {
 class Pacer {
  public:
   explicit Pacer(double rate) : rate_(rate) {}
+  bool paced() const noexcept { return rate_ > 0; }
   void wait(uint64_t messagesSoFar) const {
     if (rate_ <= 0) return;
     const auto due = start_ + std::chrono::duration<double>(double(messagesSoFar) / rate_);
@@ -198,17 +199,22 @@ class Replay {
     feed_.message(meta.sequence, meta.fromPacket ? meta.receivedNs : nowNs_, msg, length);
     if ((++count_ & 1023) == 0) {
       workerAlive();
-      sync();
+      // The books a replay moved go out as snapshots once a millisecond at
+      // full speed (a book changes many times in that while: each snapshot
+      // then stands for many messages), and before each wait when paced.
+      if (pacer_.paced() || nowNs_ - flushedNs_ >= kBookIntervalNs) {
+        feed_.endOfBatch();
+        flushedNs_ = nowNs_;
+      }
+      syncCounters();
       pacer_.wait(count_);
     }
   }
   void malformedPacket(uint64_t, const mold::PacketResult&) {}
 
   void sync() {
-    const auto& s = source_;
     feed_.endOfBatch();
-    feed_.syncCounters(s.packets,
-                       s.portFiltered + s.notIpv4 + s.fragments + s.notUdp + s.truncatedFrames + s.unknownLink);
+    syncCounters();
   }
   uint64_t messages() const noexcept { return count_; }
   uint64_t repeated() const noexcept { return repeated_; }
@@ -217,8 +223,17 @@ class Replay {
   feed::ItchFeed& feed_;
   const feed::FileSourceCounters& source_;
   Pacer pacer_;
+  static constexpr uint64_t kBookIntervalNs = 1'000'000;
+
+  void syncCounters() {
+    const auto& s = source_;
+    feed_.syncCounters(s.packets,
+                       s.portFiltered + s.notIpv4 + s.fragments + s.notUdp + s.truncatedFrames + s.unknownLink);
+  }
+
   uint64_t count_ = 0;
   uint64_t nowNs_ = 0;
+  uint64_t flushedNs_ = 0;  // when the books were last flushed
   uint64_t highestSequence_ = 0, repeated_ = 0;
 };
 
