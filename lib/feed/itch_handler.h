@@ -129,12 +129,16 @@ class ItchHandler {
   // Publishes the snapshots of the books whose top levels moved since the last flush.
   void flush() noexcept {
     endOfPacket();
-    // Each snapshot reads the book's best levels and writes the region's
-    // copy: both are fetched a few books ahead, so their misses overlap.
-    constexpr uint32_t kAhead = 4;
-    for (uint32_t i = 0; i < std::min(dirtyCount_, kAhead); ++i) prefetchSnapshot(dirty_[i]);
+    // Each snapshot reads the book's state, its slot and best levels, and
+    // writes the region's copy. Fetched in two steps a few books ahead, so
+    // that their misses overlap: the state and slot first (kFar), then what
+    // they locate (kNear).
+    constexpr uint32_t kFar = 8, kNear = 4;
+    for (uint32_t i = 0; i < std::min(dirtyCount_, kFar); ++i) prefetchState(dirty_[i]);
+    for (uint32_t i = 0; i < std::min(dirtyCount_, kNear); ++i) prefetchSnapshot(dirty_[i]);
     for (uint32_t i = 0; i < dirtyCount_; ++i) {
-      if (i + kAhead < dirtyCount_) prefetchSnapshot(dirty_[i + kAhead]);
+      if (i + kFar < dirtyCount_) prefetchState(dirty_[i + kFar]);
+      if (i + kNear < dirtyCount_) prefetchSnapshot(dirty_[i + kNear]);
       publishBook(dirty_[i]);
     }
     dirtyCount_ = 0;
@@ -349,6 +353,10 @@ class ItchHandler {
     return {from, (b.single >> side & 1) != 0 ? from + 1 : UINT32_MAX};
   }
 
+  void prefetchState(uint16_t locate) const noexcept {
+    prefetchLine(&state_[locate]);
+    books_.prefetchBook(locate);
+  }
   void prefetchSnapshot(uint16_t locate) const noexcept {
     const BookState& b = state_[locate];
     const shm::LevelRange bid = changedRange(b, 0), ask = changedRange(b, 1);
