@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "book/book_builder.h"
+#include "book/prefetch_window.h"
 #include "commands.h"
 #include "feed/file_source.h"
 #include "feed/sequencer.h"
@@ -25,21 +26,36 @@ struct DiscardRecords {
   void mbp1(const record::Mbp1Msg&) noexcept {}
 };
 
+// Messages into the books through a prefetch window (book/prefetch_window.h),
+// as fhd applies them: each message's memory is on its way while the ones
+// before it are applied. A message pointer must stay valid until flush().
 class BookVisitor {
  public:
-  BookVisitor(book::BookBuilder<DiscardRecords>& builder, uint64_t until) : builder_(builder), until_(until) {}
+  using Builder = book::BookBuilder<DiscardRecords>;
+  BookVisitor(Builder& builder, uint64_t until) : builder_(builder), window_(builder), until_(until) {}
 
   void message(const feed::MessageMeta& meta, const uint8_t* msg, uint16_t length) {
     if (meta.sequence > until_) return;
-    builder_.setContext(meta.sequence, meta.receivedNs);
-    counters_.count(itch::decode(msg, length, builder_), length > 0 ? msg[0] : 0);
+    window_.push({meta.sequence, meta.receivedNs, msg, length}, apply_);
   }
   void malformedPacket(uint64_t, const mold::PacketResult&) {}
+  // Applies the messages the window still holds.
+  void flush() { window_.drain(apply_); }
 
   const itch::DecodeCounters& counters() const { return counters_; }
 
  private:
-  book::BookBuilder<DiscardRecords>& builder_;
+  struct Apply {
+    BookVisitor& v;
+    void operator()(const book::PrefetchWindow<Builder>::Entry& e) const {
+      v.builder_.setContext(e.position, e.recvNs);
+      v.counters_.count(itch::decode(e.msg, e.length, v.builder_), e.length > 0 ? e.msg[0] : 0);
+    }
+  };
+
+  Builder& builder_;
+  book::PrefetchWindow<Builder> window_;
+  Apply apply_{*this};
   uint64_t until_;
   itch::DecodeCounters counters_;
 };
@@ -55,7 +71,7 @@ class SequencedBooks {
   void endOfSession() noexcept {}
   void join(uint64_t sequence) noexcept { joinedAt_ = sequence; }
   void newSession() noexcept {}
-  void endOfPacket() noexcept {}
+  void endOfPacket() noexcept { visitor_.flush(); }  // the packet's bytes may be reused after this
   uint64_t lost() const noexcept { return lost_; }
   uint64_t joinedAt() const noexcept { return joinedAt_; }
 
@@ -241,6 +257,7 @@ int runBookFromFile(const BookOptions& options) {
     } else {
       result = feed::replayFile(file.bytes(), feed::FileSourceOptions{options.port}, source, visitor);
     }
+    visitor.flush();
     if (!result.ok()) {
       std::fprintf(stderr, "fhctl book: %s\n", result.describe(options.file).c_str());
       return 1;
