@@ -78,36 +78,48 @@ MemoryGrant OrderBooks::memoryGrant() const {
   return g;
 }
 
+// Robin Hood linear probing: along a run of occupied slots the orders' homes
+// never decrease, so a search stops at the first order that sits nearer its
+// home than the reference would, and a deletion shifts back only the orders
+// displaced from their homes: most sit at home (references come in sequence),
+// so it rarely moves one or reads past the next slot.
+size_t OrderBooks::displacement(size_t slot, const Order& o) const noexcept {
+  return (slot - home(o.ref())) & orderMask_;
+}
+
 OrderBooks::Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
-  for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
+  size_t i = home(ref);
+  for (size_t probe = 0;; ++probe, i = (i + 1) & orderMask_) {
     Order& o = orders_.get()[i];
-    if (o.free()) return nullptr;
+    if (o.free() || displacement(i, o) < probe) return nullptr;
     if (o.is(ref)) return &o;
   }
 }
 
-OrderBooks::Order* OrderBooks::insertSlot(uint64_t ref) noexcept {
-  if (liveOrders_ >= config_.maxOrders) return nullptr;
-  for (size_t i = home(ref);; i = (i + 1) & orderMask_) {
+// The order's reference is not live, and a slot is free.
+void OrderBooks::insertOrder(Order order) noexcept {
+  size_t i = home(order.ref());
+  for (size_t probe = 0;; ++probe, i = (i + 1) & orderMask_) {
     Order& o = orders_[i];
-    if (o.free()) return &o;
-    if (o.is(ref)) return nullptr;
+    if (o.free()) {
+      o = order;
+      return;
+    }
+    // The richer takes the slot; the one it displaced goes on looking.
+    if (const size_t d = displacement(i, o); d < probe) {
+      std::swap(o, order);
+      probe = d;
+    }
   }
 }
 
-// Backward-shift deletion keeps every probe chain unbroken without tombstones.
 void OrderBooks::eraseSlot(Order* slot) noexcept {
   size_t hole = static_cast<size_t>(slot - orders_.get());
   for (size_t i = (hole + 1) & orderMask_;; i = (i + 1) & orderMask_) {
-    Order& o = orders_[i];
-    if (o.free()) break;
-    const size_t h = home(o.ref());
-    // Move o into the hole unless its home lies cyclically in (hole, i].
-    const bool stays = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i);
-    if (!stays) {
-      orders_[hole] = o;
-      hole = i;
-    }
+    const Order& o = orders_[i];
+    if (o.free() || displacement(i, o) == 0) break;
+    orders_[hole] = o;
+    hole = i;
   }
   orders_[hole] = Order{};
   --liveOrders_;
@@ -254,8 +266,7 @@ Update OrderBooks::add(InstrumentId instrument, uint64_t ref, Side side, uint32_
     u.status = Status::BadPrice;
     return u;
   }
-  Order* slot = insertSlot(ref);
-  if (slot == nullptr) {
+  if (findSlot(ref) != nullptr) {
     ++counters_.duplicateOrder;
     u.status = Status::DuplicateOrder;
     return u;
@@ -267,7 +278,7 @@ Update OrderBooks::add(InstrumentId instrument, uint64_t ref, Side side, uint32_
     u.status = s;
     return u;
   }
-  *slot = Order{ref, static_cast<uint32_t>(ticks), shares, instrument, side};
+  insertOrder(Order{ref, static_cast<uint32_t>(ticks), shares, instrument, side});
   ++liveOrders_;
   ++counters_.adds;
   return u;

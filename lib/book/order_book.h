@@ -273,7 +273,8 @@ class OrderBooks {
   }
 
   Order* findSlot(uint64_t ref) const noexcept;
-  Order* insertSlot(uint64_t ref) noexcept;  // nullptr if present or full
+  void insertOrder(Order order) noexcept;
+  size_t displacement(size_t slot, const Order& o) const noexcept;  // from the order's home
   void eraseSlot(Order* slot) noexcept;
   // Order references are assigned in increasing order through the day, so the
   // low bits keep recent orders in neighbouring slots (hot in cache); the high
