@@ -168,9 +168,14 @@ int main(int argc, char** argv) {
       fh::feed::ItchFeed feed(books, writer, 0, {});
       tFeed.push_back(timed([&] {
         uint64_t count = 0;
+        auto flushed = Clock::now();
         fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
           feed.message(position, 0, msg, n);
-          if ((++count & 1023) == 0) feed.endOfBatch();  // as fhd --replay does
+          // Book snapshots once a millisecond, as fhd --replay at full speed publishes them.
+          if ((++count & 1023) == 0 && Clock::now() - flushed >= std::chrono::milliseconds(1)) {
+            feed.endOfBatch();
+            flushed = Clock::now();
+          }
         });
         feed.endOfBatch();
       }));
