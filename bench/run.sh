@@ -3,7 +3,7 @@
 # fhsim (25M messages, 8000 symbols, seed 1: the same file every time), runs
 # decode_bench over it (medians and ratios against in-run peers), then fhd's
 # own pipeline (`fhd --replay` into a region) and `fhctl book --from`, each
-# RUNS times, with their messages/s and peak RSS.
+# RUNS times, with their messages/s (each by its own timer) and peak RSS.
 #   bench/run.sh [RUNS]     (default 5; the day is kept in $FH_BENCH_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,15 +26,17 @@ shm=$(mktemp -d /dev/shm/fh-bench.XXXXXX)
 trap 'rm -rf "$shm"' EXIT
 peak() { grep -o 'peak [0-9]* KiB' "$1" | tr -dc 0-9; }
 echo
-echo "fhd --replay (its own timer) and fhctl book --from (wall time), $runs runs each, interleaved:"
+echo "fhd --replay and fhctl book --from (each by its own timer), $runs runs each, interleaved:"
 for ((r = 1; r <= runs; r++)); do
   /usr/bin/time -f 'peak %M KiB' build/bin/fhd --replay "$day" --exit-when-done --shm-dir "$shm" --shm bench \
     "${stores[@]}" 2>"$shm/fhd.log"
   fhd=$(grep -o '([0-9.]*M messages/s, [0-9.]* ns/message)' "$shm/fhd.log")
   start=$(date +%s%N)
-  /usr/bin/time -f 'peak %M KiB' build/bin/fhctl book --from "$day" "${stores[@]}" \
+  /usr/bin/time -f 'peak %M KiB' build/bin/fhctl book --from "$day" "${stores[@]}" --timing \
     >/dev/null 2>"$shm/book.log" || { cat "$shm/book.log" >&2; exit 1; }
-  rate=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.2f", 25e9 / ns }')
+  wall=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.2f", 25e9 / ns }')
+  book=$(grep -o '([0-9.]*M messages/s, [0-9.]* ns/message)' "$shm/book.log")
   echo "  run $r: fhd --replay $fhd, peak RSS $(($(peak "$shm/fhd.log") / 1024)) MiB;" \
-    "fhctl book --from ${rate}M messages/s, peak RSS $(($(peak "$shm/book.log") / 1024)) MiB"
+    "fhctl book --from $book, ${wall}M messages/s by wall time (the stores' start included)," \
+    "peak RSS $(($(peak "$shm/book.log") / 1024)) MiB"
 done

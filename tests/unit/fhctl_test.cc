@@ -789,6 +789,24 @@ TEST_CASE("fhctl: book --json is sorted by symbol, well formed, and adds up", "[
   }
 }
 
+TEST_CASE("fhctl: book --timing says on stderr how many messages went into the books and changes no output",
+          "[fhctl]") {
+  const std::string elk = fh::test::testdata("elk_nasdaq.pcap");
+  const Run plain = fhctl({"book", "--from", elk, "--json"});
+  const Run timed = fhctl({"book", "--from", elk, "--json", "--timing"});
+  REQUIRE(plain.exited);
+  REQUIRE(timed.exited);
+  CHECK(plain.exitCode == 0);
+  CHECK(timed.exitCode == 0);
+  CHECK(timed.out == plain.out);
+  CHECK(plain.err.find("messages into the books") == std::string::npos);
+  // Every message of the capture, as decode counts them (one line each).
+  const size_t decoded = lines(fhctl({"decode", elk}).out).size();
+  REQUIRE(decoded > 1000);
+  CHECK(timed.err.find("fhctl book: " + std::to_string(decoded) + " messages into the books in ") != std::string::npos);
+  CHECK(timed.err.find("M messages/s, ") != std::string::npos);
+}
+
 TEST_CASE("fhctl: book --symbol", "[fhctl]") {
   const std::string elk = fh::test::testdata("elk_nasdaq.pcap");
   SECTION("one book, every level, against the independent model") {

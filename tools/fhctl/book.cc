@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -43,6 +44,7 @@ class BookVisitor {
   void flush() { window_.drain(apply_); }
 
   const itch::DecodeCounters& counters() const { return counters_; }
+  uint64_t applied() const { return applied_; }  // messages handed to the books
 
  private:
   struct Apply {
@@ -50,6 +52,7 @@ class BookVisitor {
     void operator()(const book::PrefetchWindow<Builder>::Entry& e) const {
       v.builder_.setContext(e.position, e.recvNs);
       v.counters_.count(itch::decode(e.msg, e.length, v.builder_), e.length > 0 ? e.msg[0] : 0);
+      ++v.applied_;
     }
   };
 
@@ -58,6 +61,7 @@ class BookVisitor {
   Apply apply_{*this};
   uint64_t until_;
   itch::DecodeCounters counters_;
+  uint64_t applied_ = 0;
 };
 
 // The sequencer's output into the books: each message once, in order.
@@ -225,6 +229,7 @@ int runBookFromFile(const BookOptions& options) {
     BookVisitor visitor(builder, options.until);
     feed::FileSourceCounters source;
     feed::FileSourceResult result;
+    const auto t0 = std::chrono::steady_clock::now();
     if (!options.lineA.empty()) {
       // The capture's lines through the sequencer fhd uses: each message once.
       std::vector<feed::CaptureLine> lines;
@@ -258,6 +263,13 @@ int runBookFromFile(const BookOptions& options) {
       result = feed::replayFile(file.bytes(), feed::FileSourceOptions{options.port}, source, visitor);
     }
     visitor.flush();
+    if (options.timing) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double n = static_cast<double>(visitor.applied());
+      std::fprintf(stderr, "fhctl book: %llu messages into the books in %.3f s (%.2fM messages/s, %.1f ns/message)\n",
+                   static_cast<unsigned long long>(visitor.applied()), seconds, n / seconds / 1e6,
+                   n > 0 ? seconds * 1e9 / n : 0.0);
+    }
     if (!result.ok()) {
       std::fprintf(stderr, "fhctl book: %s\n", result.describe(options.file).c_str());
       return 1;

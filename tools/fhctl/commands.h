@@ -27,6 +27,7 @@ struct BookOptions {
   uint32_t maxOrders = 1u << 23;
   uint32_t maxLevels = 1u << 24;
   uint64_t until = UINT64_MAX;  // only messages up to this sequence (or position in a BinaryFILE)
+  bool timing = false;          // say on stderr how fast the messages went into the books
 };
 int runBookFromFile(const BookOptions& options);
 

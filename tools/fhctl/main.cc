@@ -36,6 +36,11 @@ int main(int argc, char** argv) {
                    "apply messages up to this sequence number only (in a BinaryFILE: its position from 1)")
       ->needs(fromOpt)
       ->excludes(lineAOpt);
+  bookCmd
+      ->add_flag("--timing", book.timing,
+                 "print on stderr the messages applied, the time the replay took (the stores built before it) and "
+                 "the rate")
+      ->needs(fromOpt);
   CLI::Option* symbolOpt = bookCmd->add_option("--symbol", book.symbols, "only this symbol (repeatable)");
   bookCmd->add_option("--busiest", book.busiest, "only the N books with the most price levels, busiest first")
       ->check(CLI::Range(1u, 65536u))
