@@ -87,28 +87,35 @@ size_t OrderBooks::displacement(size_t slot, const Order& o) const noexcept {
   return (slot - home(o.ref())) & orderMask_;
 }
 
-OrderBooks::Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
+OrderBooks::Probe OrderBooks::probe(uint64_t ref) const noexcept {
   size_t i = home(ref);
-  for (size_t probe = 0;; ++probe, i = (i + 1) & orderMask_) {
-    Order& o = orders_.get()[i];
-    if (o.free() || displacement(i, o) < probe) return nullptr;
-    if (o.is(ref)) return &o;
+  for (size_t distance = 0;; ++distance, i = (i + 1) & orderMask_) {
+    const Order& o = orders_[i];
+    if (o.free() || displacement(i, o) < distance) return {i, distance, false};
+    if (o.is(ref)) return {i, distance, true};
   }
 }
 
-// The order's reference is not live, and a slot is free.
-void OrderBooks::insertOrder(Order order) noexcept {
-  size_t i = home(order.ref());
-  for (size_t probe = 0;; ++probe, i = (i + 1) & orderMask_) {
+OrderBooks::Order* OrderBooks::findSlot(uint64_t ref) const noexcept {
+  const Probe p = probe(ref);
+  return p.found ? &orders_.get()[p.slot] : nullptr;
+}
+
+// From where a probe for its reference stopped (the reference not live; a
+// slot free): every slot before it holds an order at least as far from home,
+// so an insertion from the home slot would get there unchanged.
+void OrderBooks::insertOrder(Order order, Probe at) noexcept {
+  size_t i = at.slot;
+  for (size_t distance = at.distance;; ++distance, i = (i + 1) & orderMask_) {
     Order& o = orders_[i];
     if (o.free()) {
       o = order;
       return;
     }
     // The richer takes the slot; the one it displaced goes on looking.
-    if (const size_t d = displacement(i, o); d < probe) {
+    if (const size_t d = displacement(i, o); d < distance) {
       std::swap(o, order);
-      probe = d;
+      distance = d;
     }
   }
 }
@@ -266,7 +273,8 @@ Update OrderBooks::add(InstrumentId instrument, uint64_t ref, Side side, uint32_
     u.status = Status::BadPrice;
     return u;
   }
-  if (findSlot(ref) != nullptr) {
+  const Probe at = probe(ref);  // where it is, or where it goes
+  if (at.found) {
     ++counters_.duplicateOrder;
     u.status = Status::DuplicateOrder;
     return u;
@@ -278,7 +286,8 @@ Update OrderBooks::add(InstrumentId instrument, uint64_t ref, Side side, uint32_
     u.status = s;
     return u;
   }
-  insertOrder(Order{ref, static_cast<uint32_t>(ticks), shares, instrument, side});
+  insertOrder(Order{ref, static_cast<uint32_t>(ticks), shares, instrument, side},
+              at);  // the levels left orders_ as it was
   ++liveOrders_;
   ++counters_.adds;
   return u;

@@ -272,8 +272,15 @@ class OrderBooks {
     return LiveOrder{o.ref(), o.instrument(), o.side(), priceOf(o.ticks()), o.shares()};
   }
 
+  // Where a search for `ref` stopped: its slot, or the one it would take.
+  struct Probe {
+    size_t slot;
+    size_t distance;  // from the reference's home
+    bool found;
+  };
+  Probe probe(uint64_t ref) const noexcept;
   Order* findSlot(uint64_t ref) const noexcept;
-  void insertOrder(Order order) noexcept;
+  void insertOrder(Order order, Probe at) noexcept;
   size_t displacement(size_t slot, const Order& o) const noexcept;  // from the order's home
   void eraseSlot(Order* slot) noexcept;
   // Order references are assigned in increasing order through the day, so the
