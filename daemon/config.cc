@@ -64,6 +64,22 @@ E choice(const toml::table& t, const std::string& where, const char* key, E fall
   fail(where + "." + key, "'" + *v + "' is not one of " + names);
 }
 
+}  // namespace
+
+const std::vector<std::pair<std::string, NodeChoice>>& numaNodeChoices() {
+  static const std::vector<std::pair<std::string, NodeChoice>> choices{
+      {"nic", NodeChoice::Nic}, {"cpu", NodeChoice::Cpu}, {"any", NodeChoice::Any}};
+  return choices;
+}
+
+const std::vector<std::pair<std::string, HugePages>>& hugePagesChoices() {
+  static const std::vector<std::pair<std::string, HugePages>> choices{
+      {"explicit", HugePages::Explicit}, {"transparent", HugePages::Transparent}, {"off", HugePages::Off}};
+  return choices;
+}
+
+namespace {
+
 Line line(const toml::table& feed, const std::string& where, const char* key, bool required) {
   const toml::node* n = feed.get(key);
   const std::string name = where + "." + key;
@@ -275,13 +291,9 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     } else if (node != nullptr && !node->is_string()) {
       fail("memory.numa_node", "must be \"nic\", \"cpu\", \"any\" or a node number");
     } else {
-      c.memory.place =
-          choice<NodeChoice>(t, "memory", "numa_node", NodeChoice::Nic,
-                             {{"nic", NodeChoice::Nic}, {"cpu", NodeChoice::Cpu}, {"any", NodeChoice::Any}});
+      c.memory.place = choice<NodeChoice>(t, "memory", "numa_node", NodeChoice::Nic, numaNodeChoices());
     }
-    c.memory.pages = choice<HugePages>(
-        t, "memory", "huge_pages", HugePages::Transparent,
-        {{"explicit", HugePages::Explicit}, {"transparent", HugePages::Transparent}, {"off", HugePages::Off}});
+    c.memory.pages = choice<HugePages>(t, "memory", "huge_pages", HugePages::Transparent, hugePagesChoices());
   }
   c.region.name = c.instance;
   if (const toml::node* n = root.get("shm")) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "book/order_book.h"
@@ -77,6 +78,16 @@ struct MemoryConfig {
   int node = -1;  // NodeChoice::Number
   HugePages pages = HugePages::Transparent;
 };
+// [memory]'s words as the configuration file spells them; fhd --replay's
+// --numa-node (which also takes a node number) and --huge-pages take the same.
+const std::vector<std::pair<std::string, NodeChoice>>& numaNodeChoices();
+const std::vector<std::pair<std::string, HugePages>>& hugePagesChoices();
+template <class E>
+std::optional<E> named(const std::vector<std::pair<std::string, E>>& choices, const std::string& word) {
+  for (const auto& [name, value] : choices)
+    if (name == word) return value;
+  return std::nullopt;
+}
 
 struct Config {
   std::string instance = "fh";

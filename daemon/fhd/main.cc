@@ -690,10 +690,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string hugePages = "transparent";
   app.add_option("--huge-pages", hugePages, "the stores' pages: explicit (2 MiB hugetlbfs), transparent, off")
-      ->check(CLI::IsMember({"explicit", "transparent", "off"}))
       ->capture_default_str();
   std::string numaNode = "cpu";
-  app.add_option("--numa-node", numaNode, "the stores' NUMA node: cpu (the worker's, if pinned), any, or a number")
+  app.add_option("--numa-node", numaNode,
+                 "the stores' NUMA node: cpu (the worker's, if pinned; nic means the same for a file), any, or a "
+                 "number")
       ->capture_default_str();
   app.add_option("--cpu", f.cpu, "pin the replay's worker to this CPU (-1: not pinned)")
       ->check(CLI::Range(-1, CPU_SETSIZE - 1))
@@ -719,16 +720,16 @@ int main(int argc, char** argv) {
         throw daemon::ConfigError("--ring-mib: " + std::to_string(ringMiB) + " is not a power of two from 1 to 16384");
       c.region.ringBytes = uint64_t{ringMiB} << 20;
       c.region.maxInstruments = c.book.maxInstruments;
-      c.memory.pages = hugePages == "explicit" ? HugePages::Explicit
-                       : hugePages == "off"    ? HugePages::Off
-                                               : HugePages::Transparent;
-      if (numaNode == "cpu" || numaNode == "any") {
-        c.memory.place = numaNode == "cpu" ? daemon::NodeChoice::Cpu : daemon::NodeChoice::Any;
+      const std::optional<HugePages> pages = daemon::named(daemon::hugePagesChoices(), hugePages);
+      if (!pages) throw daemon::ConfigError("--huge-pages: '" + hugePages + "' is not explicit, transparent or off");
+      c.memory.pages = *pages;
+      if (const std::optional<daemon::NodeChoice> place = daemon::named(daemon::numaNodeChoices(), numaNode)) {
+        c.memory.place = *place;
       } else {
         char* end = nullptr;
         const long node = std::strtol(numaNode.c_str(), &end, 10);
         if (numaNode.empty() || *end != '\0' || node < 0 || node > 1023)
-          throw daemon::ConfigError("--numa-node: '" + numaNode + "' is not cpu, any or a node number");
+          throw daemon::ConfigError("--numa-node: '" + numaNode + "' is not cpu, nic, any or a node number");
         c.memory.place = daemon::NodeChoice::Number;
         c.memory.node = int(node);
       }
