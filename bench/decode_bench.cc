@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,50 @@ struct CountRecords {
     ++mbp1Count;
     checksum += m.levels[0].bidSz;
   }
+};
+
+// The feed's handler with its output dropped, to tell the cost of the stages
+// from the region's: it takes every record and book snapshot the handler
+// makes (the snapshot's levels read from the books) and only counts them.
+struct DropOutput {
+  uint64_t records = 0, books = 0;
+  template <class Record>
+  void record(const Record& r) noexcept {
+    records += r.hd.length;
+  }
+  void instrument(uint16_t, const char (&)[8], char) noexcept {}
+  void book(uint16_t, const fh::shm::BookFields& f, const fh::shm::Level* bids, uint32_t bidCount,
+            const fh::shm::Level*, uint32_t askCount, fh::shm::LevelRange, fh::shm::LevelRange) noexcept {
+    books += f.updates + bidCount + askCount + (bidCount > 0 ? bids[0].shares : 0);
+  }
+  void prefetchBook(uint16_t, fh::shm::LevelRange, fh::shm::LevelRange) const noexcept {}
+  uint32_t depth() const noexcept { return 10; }  // the region's default
+};
+static_assert(fh::feed::RecordPublisher<DropOutput>);
+
+// Every message of the file into `feed`, with endOfBatch() once a
+// millisecond, as fhd --replay at full speed publishes book snapshots.
+template <class Feed>
+void replayFile(std::span<const uint8_t> bytes, Feed& feed) {
+  uint64_t count = 0;
+  auto flushed = Clock::now();
+  fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
+    feed.message(position, 0, msg, n);
+    if ((++count & 1023) == 0 && Clock::now() - flushed >= std::chrono::milliseconds(1)) {
+      feed.endOfBatch();
+      flushed = Clock::now();
+    }
+  });
+  feed.endOfBatch();
+}
+
+// ItchHandler has flush() where ItchFeed has endOfBatch().
+struct HandlerAsFeed {
+  fh::feed::ItchHandler<DropOutput>& handler;
+  void message(uint64_t sequence, uint64_t recvNs, const uint8_t* msg, uint16_t length) noexcept {
+    handler.message(sequence, recvNs, msg, length);
+  }
+  void endOfBatch() noexcept { handler.flush(); }
 };
 
 double median(std::vector<double> v) {
@@ -116,7 +161,7 @@ int main(int argc, char** argv) {
     if (b.count() > 0) flush();
   }
 
-  std::vector<double> tFraming, tDecode, tMoldDecode, tBook, tBookPlain, tFeed;
+  std::vector<double> tFraming, tDecode, tMoldDecode, tBook, tBookPlain, tFeed, tHandler;
   uint64_t sink = 0;
   fh::itch::DecodeCounters lastCounters;
   uint64_t liveOrders = 0, liveLevels = 0, booksWithOrders = 0, records = 0, unknownRefs = 0;
@@ -166,21 +211,17 @@ int main(int argc, char** argv) {
       fh::shm::RegionWriter writer(region);
       fh::book::OrderBooks books(config);
       fh::feed::ItchFeed feed(books, writer, 0, {});
-      tFeed.push_back(timed([&] {
-        uint64_t count = 0;
-        auto flushed = Clock::now();
-        fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
-          feed.message(position, 0, msg, n);
-          // Book snapshots once a millisecond, as fhd --replay at full speed publishes them.
-          if ((++count & 1023) == 0 && Clock::now() - flushed >= std::chrono::milliseconds(1)) {
-            feed.endOfBatch();
-            flushed = Clock::now();
-          }
-        });
-        feed.endOfBatch();
-      }));
+      tFeed.push_back(timed([&] { replayFile(bytes, feed); }));
       sink += writer.recordsPublished();
       fh::shm::removeRegionFiles(region.directory, region.name);  // the name is this process's own
+    }
+    {  // the same stages with their output dropped: what the region costs is the difference
+      fh::book::OrderBooks books(config);
+      DropOutput out;
+      fh::feed::ItchHandler<DropOutput> handler(books, out, 0);
+      HandlerAsFeed feed{handler};
+      tHandler.push_back(timed([&] { replayFile(bytes, feed); }));
+      sink += out.records + out.books;
     }
     fh::book::OrderBooks books(config);  // built and touched before the clock starts
     CountRecords out;
@@ -225,6 +266,7 @@ int main(int argc, char** argv) {
   row("decode, MoldUDP64 packets", tMoldDecode);
   row("decode + book + records", tBookPlain);
   row("  same, prefetch window", tBook);
+  row("fhd's feed, output dropped", tHandler);
   row("fhd's feed into a region", tFeed);
   std::printf(
       "book            %llu live orders, %llu levels, %llu instruments with orders, %llu records, "
@@ -235,11 +277,13 @@ int main(int argc, char** argv) {
               peakRssMiB(), bytes.size() >> 20, packets.size() >> 20, storeBytes >> 20);
   std::printf(
       "{\"messages\":%llu,\"decode_mps\":%.0f,\"decode_mold_mps\":%.0f,\"book_mps\":%.0f,"
-      "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"feed_mps\":%.0f,\"feed_ns\":%.2f,\"book_plain_mps\":%.0f,\"book_vs_"
+      "\"decode_ns\":%.2f,\"book_ns\":%.2f,\"feed_mps\":%.0f,\"feed_ns\":%.2f,\"handler_ns\":%.2f,\"book_plain_mps\":%."
+      "0f,\"book_vs_"
       "decode\":%.2f,\"live_orders\":%llu,"
       "\"instruments\":%llu,\"peak_rss_mib\":%ld,\"checksum\":%llu}\n",
       (unsigned long long)messages, rate(tDecode), rate(tMoldDecode), rate(tBook), nsPer(tDecode), nsPer(tBook),
-      rate(tFeed), nsPer(tFeed), rate(tBookPlain), median(tBook) / median(tDecode), (unsigned long long)liveOrders,
-      (unsigned long long)booksWithOrders, peakRssMiB(), (unsigned long long)(sink & 0xFFFF));
+      rate(tFeed), nsPer(tFeed), nsPer(tHandler), rate(tBookPlain), median(tBook) / median(tDecode),
+      (unsigned long long)liveOrders, (unsigned long long)booksWithOrders, peakRssMiB(),
+      (unsigned long long)(sink & 0xFFFF));
   return 0;
 }
