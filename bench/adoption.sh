@@ -30,7 +30,8 @@
 #     FH_ADOPTION_RUNS      runs of each mode at each rate (default 3)
 #     FH_ADOPTION_MODES     a subset of the modes above (default all)
 # Writes OUTDIR/report.md, OUTDIR/runs.jsonl (every run) and, with
-# matplotlib, OUTDIR/latency.png and OUTDIR/cdf.png. Needs root.
+# matplotlib (installed from Debian when missing), OUTDIR/latency.png and
+# OUTDIR/cdf.png. Needs root.
 #
 # On a VM's veth the kernel's receive work runs on the sender's CPU, in its
 # sendto(): kernel CPU time here is the receiver's own system calls only.
@@ -48,6 +49,13 @@ modes=${FH_ADOPTION_MODES:-"raw-xdp raw-udp fhd-udp-spin fhd-udp-poll fhd-xdp-sp
 [[ $(nproc) -ge 2 ]] || { echo "adoption: needs 2 CPUs (sender and receiver apart)" >&2; exit 1; }
 consumer_cpu=$(($(nproc) > 2 ? 2 : 0))
 
+# The plots need Debian's matplotlib: installed here if it is missing (the
+# report says so when it cannot be).
+if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  echo "adoption: installing python3-matplotlib for the plots"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null 2>&1 ||
+    echo "adoption: could not install python3-matplotlib: the report will have no plots" >&2
+fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target fhd fhsim fhctl path_latency raw_receiver >/dev/null
 bin=$PWD/build/bin
