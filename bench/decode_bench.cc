@@ -2,6 +2,9 @@
 // generate`), as medians of several runs and as ratios against peers measured
 // in the same run: a pass that only walks the length prefixes, and the same
 // messages framed as MoldUDP64 packets. Prints a table and one JSON line.
+//   decode_bench FILE [RUNS [BATCH]]
+// BATCH: the feed passes publish book snapshots after every BATCH messages
+// instead of once a millisecond (bench/cachesim.sh, under a simulator).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -72,20 +75,48 @@ struct DropOutput {
 };
 static_assert(fh::feed::RecordPublisher<DropOutput>);
 
+// The passes that build books are functions of their own, never inlined, so
+// that a profile (bench/cachesim.sh) can tell them apart.
+
 // Every message of the file into `feed`, with endOfBatch() once a
-// millisecond, as fhd --replay at full speed publishes book snapshots.
+// millisecond, as fhd --replay at full speed publishes book snapshots; or,
+// with `batch`, after every `batch` messages (a simulator's clock is slow).
 template <class Feed>
-void replayFile(std::span<const uint8_t> bytes, Feed& feed) {
+[[gnu::noinline]] void replayFile(std::span<const uint8_t> bytes, Feed& feed, uint64_t batch) {
   uint64_t count = 0;
   auto flushed = Clock::now();
   fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
     feed.message(position, 0, msg, n);
-    if ((++count & 1023) == 0 && Clock::now() - flushed >= std::chrono::milliseconds(1)) {
+    if (batch != 0) {
+      if (++count % batch == 0) feed.endOfBatch();
+    } else if ((++count & 1023) == 0 && Clock::now() - flushed >= std::chrono::milliseconds(1)) {
       feed.endOfBatch();
       flushed = Clock::now();
     }
   });
   feed.endOfBatch();
+}
+
+// The books and their records, each message applied as it comes.
+[[gnu::noinline]] void buildBooks(std::span<const uint8_t> bytes, fh::book::BookBuilder<CountRecords>& builder) {
+  fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
+    builder.setContext(position, 0);
+    fh::itch::decode(msg, n, builder);
+  });
+}
+
+// The same through the prefetch window.
+[[gnu::noinline]] void buildBooksWindowed(std::span<const uint8_t> bytes,
+                                          fh::book::BookBuilder<CountRecords>& builder) {
+  fh::book::PrefetchWindow window(builder);
+  const auto process = [&](const auto& e) {
+    builder.setContext(e.position, 0);
+    fh::itch::decode(e.msg, e.length, builder);
+  };
+  fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
+    window.push({position, 0, msg, n}, process);
+  });
+  window.drain(process);
 }
 
 // ItchHandler has flush() where ItchFeed has endOfBatch().
@@ -119,10 +150,11 @@ long peakRssMiB() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: decode_bench FILE [RUNS]\n");
+    std::fprintf(stderr, "usage: decode_bench FILE [RUNS [BATCH]]\n");
     return 2;
   }
   const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
+  const uint64_t batch = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 0;
   const fh::capture::MappedFile file(argv[1]);
   const auto bytes = file.bytes();
   if (fh::capture::detectFormat(bytes) != fh::capture::Format::BinaryFile) {
@@ -194,12 +226,7 @@ int main(int argc, char** argv) {
       fh::book::OrderBooks books(config);
       CountRecords out;
       fh::book::BookBuilder<CountRecords> builder(books, out, 0);
-      tBookPlain.push_back(timed([&] {
-        fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
-          builder.setContext(position, 0);
-          fh::itch::decode(msg, n, builder);
-        });
-      }));
+      tBookPlain.push_back(timed([&] { buildBooks(bytes, builder); }));
       sink += out.checksum;
     }
     {  // fhd's whole feed: the same books, tick records and book snapshots into a region
@@ -211,7 +238,7 @@ int main(int argc, char** argv) {
       fh::shm::RegionWriter writer(region);
       fh::book::OrderBooks books(config);
       fh::feed::ItchFeed feed(books, writer, 0, {});
-      tFeed.push_back(timed([&] { replayFile(bytes, feed); }));
+      tFeed.push_back(timed([&] { replayFile(bytes, feed, batch); }));
       sink += writer.recordsPublished();
       fh::shm::removeRegionFiles(region.directory, region.name);  // the name is this process's own
     }
@@ -220,23 +247,13 @@ int main(int argc, char** argv) {
       DropOutput out;
       fh::feed::ItchHandler<DropOutput> handler(books, out, 0);
       HandlerAsFeed feed{handler};
-      tHandler.push_back(timed([&] { replayFile(bytes, feed); }));
+      tHandler.push_back(timed([&] { replayFile(bytes, feed, batch); }));
       sink += out.records + out.books;
     }
     fh::book::OrderBooks books(config);  // built and touched before the clock starts
     CountRecords out;
     fh::book::BookBuilder<CountRecords> builder(books, out, 0);
-    tBook.push_back(timed([&] {
-      fh::book::PrefetchWindow window(builder);
-      const auto process = [&](const auto& e) {
-        builder.setContext(e.position, 0);
-        fh::itch::decode(e.msg, e.length, builder);
-      };
-      fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
-        window.push({position, 0, msg, n}, process);
-      });
-      window.drain(process);
-    }));
+    tBook.push_back(timed([&] { buildBooksWindowed(bytes, builder); }));
     sink += out.checksum;
     liveOrders = books.liveOrders();
     liveLevels = books.liveLevels();
