@@ -20,6 +20,7 @@
 #include "record/record.h"
 #include "shm/histogram.h"
 #include "shm/layout.h"
+#include "util/bytes.h"
 #include "util/huge_array.h"
 #include "util/prefetch.h"
 
@@ -259,12 +260,6 @@ class ItchHandler {
                                              (snapshotting_ ? record::flags::kSnapshot : 0)));
     decode_.count(itch::decode(msg, length, *this), length > 0 ? msg[0] : 0);
     if (length >= itch::kHeaderLength) lastTimestamp_ = timestamp_;
-  }
-
-  static uint64_t loadBe48(const uint8_t* p) noexcept {
-    uint64_t v = 0;
-    for (int i = 0; i < 6; ++i) v = v << 8 | p[i];
-    return v;
   }
 
   // A message applied to a book; its snapshot is due if a published level moved.

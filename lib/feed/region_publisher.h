@@ -23,7 +23,7 @@ class RegionPublisher {
 
   template <class Record>
   void record(const Record& r) noexcept {
-    writer_.publish(&r, sizeof r);
+    writer_.publish(r);
     ++counters_.records;
   }
   void instrument(uint16_t id, const char (&symbol)[8], char tradingState) noexcept {

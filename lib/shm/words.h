@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace fh::shm {
 
@@ -18,6 +19,16 @@ inline void storeWords(void* dst, const void* src, size_t bytes) noexcept {
   auto* d = static_cast<uint64_t*>(dst);
   const auto* s = static_cast<const uint64_t*>(src);
   for (size_t i = 0; i < bytes / 8; ++i) __atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+}
+
+// The same for a size known at compile time: one store a word, no loop.
+template <size_t Bytes>
+inline void storeWords(void* dst, const void* src) noexcept {
+  static_assert(Bytes % 8 == 0);
+  auto* d = static_cast<uint64_t*>(dst);
+  const auto* s = static_cast<const uint64_t*>(src);
+  [&]<size_t... I>(std::index_sequence<I...>) { (__atomic_store_n(d + I, s[I], __ATOMIC_RELAXED), ...); }
+  (std::make_index_sequence<Bytes / 8>{});
 }
 
 // The same from a source of any alignment and any length: the last word is

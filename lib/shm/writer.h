@@ -93,7 +93,25 @@ class RegionWriter {
   // Appends one record (a DBN-style record, `bytes` <= kMaxRecordBytes, a
   // multiple of 4) to the tick ring, written straight into its frame. Never
   // waits: a slow reader is lapped. Inline: it is the hot path's last step.
-  void publish(const void* record, uint32_t bytes) noexcept;
+  void publish(const void* record, uint32_t bytes) noexcept {
+    bytes = std::min(bytes, kMaxRecordBytes);
+    append(bytes, [&](uint8_t* at) {
+      const uint32_t whole = bytes & ~7u;
+      storeWords(at, record, whole);
+      if (whole != bytes) {  // a last half word, zero-padded
+        uint64_t last = 0;
+        std::memcpy(&last, static_cast<const uint8_t*>(record) + whole, bytes - whole);
+        storeWords(at + whole, &last, sizeof last);
+      }
+    });
+  }
+  // The same for a record type of a whole number of words: its size is
+  // known here, so the copy into the frame is one store a word, no loop.
+  template <class Record>
+  void publish(const Record& record) noexcept {
+    static_assert(sizeof(Record) % 8 == 0 && alignof(Record) >= 8 && sizeof(Record) <= kMaxRecordBytes);
+    append(sizeof(Record), [&](uint8_t* at) { storeWords<sizeof(Record)>(at, &record); });
+  }
   uint64_t recordsPublished() const noexcept { return nextIndex_; }
 
   std::atomic<uint64_t>& counter(size_t index) noexcept { return counters_[index].value; }
@@ -129,6 +147,10 @@ class RegionWriter {
   static constexpr uint64_t kRingLookahead = 8 * kCacheLine;  // bytes ahead of the tail fetched for writing
 
   void create(const RegionConfig& config);
+  // Frames `bytes` of record (at most kMaxRecordBytes) in the ring:
+  // writeRecord(at) stores them at `at`, as words.
+  template <class WriteRecord>
+  [[gnu::always_inline]] void append(uint32_t bytes, WriteRecord&& writeRecord) noexcept;
 
   std::string path_;
   int lockFd_ = -1;  // flock(LOCK_EX) on DIR/.NAME.lock while this writer lives
@@ -155,8 +177,8 @@ class RegionWriter {
   uint64_t tapIndex_ = 0;
 };
 
-inline void RegionWriter::publish(const void* record, uint32_t bytes) noexcept {
-  bytes = std::min(bytes, kMaxRecordBytes);
+template <class WriteRecord>
+inline void RegionWriter::append(uint32_t bytes, WriteRecord&& writeRecord) noexcept {
   const uint32_t frameBytes = (static_cast<uint32_t>(sizeof(RingFrame)) + bytes + 7) & ~7u;
   uint64_t offset = tail_ & ringMask_;
   const uint64_t room = ringMask_ + 1 - offset;
@@ -178,13 +200,7 @@ inline void RegionWriter::publish(const void* record, uint32_t bytes) noexcept {
   prefetchWrite(ring_ + ((offset + kRingLookahead) & ringMask_));
   const RingFrame head{frameBytes, FrameType::Record, nextIndex_};
   storeWords(at, &head, sizeof head);
-  const uint32_t whole = bytes & ~7u;
-  storeWords(at + sizeof head, record, whole);
-  if (whole != bytes) {  // a last half word, zero-padded
-    uint64_t last = 0;
-    std::memcpy(&last, static_cast<const uint8_t*>(record) + whole, bytes - whole);
-    storeWords(at + sizeof head + whole, &last, sizeof last);
-  }
+  writeRecord(at + sizeof head);
   header_->ringLatest.store(tail_ + padding, std::memory_order_release);
   header_->ringTail.store(intent, std::memory_order_release);
   tail_ = intent;
