@@ -152,9 +152,12 @@ void Consumer::map(bool first) {
     bool shaped = copy.histogramCount <= kMaxHistograms && copy.histogramBytes == sizeof(HistogramSlot) &&
                   copy.histogramsOffset == withHistograms.histogramsOffset() &&
                   withHistograms.totalBytes() <= copy.totalBytes;
-    const auto* slots = reinterpret_cast<const HistogramSlot*>(static_cast<const uint8_t*>(p) + copy.histogramsOffset);
-    for (uint32_t i = 0; shaped && i < copy.histogramCount; ++i)
-      shaped = slots[i].bucketCount == kHistogramBuckets && slots[i].subBucketBits == kHistogramSubBits;
+    if (shaped) {  // the offset is inside the mapping: only now may a pointer be made from it
+      const auto* slots =
+          reinterpret_cast<const HistogramSlot*>(static_cast<const uint8_t*>(p) + copy.histogramsOffset);
+      for (uint32_t i = 0; shaped && i < copy.histogramCount; ++i)
+        shaped = slots[i].bucketCount == kHistogramBuckets && slots[i].subBucketBits == kHistogramSubBits;
+    }
     if (!shaped) reject(Kind::NotARegion, "its header does not describe valid histograms");
   }
   // The tap (1.4) follows the histograms; an older region, or one made with
