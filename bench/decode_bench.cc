@@ -81,12 +81,15 @@ static_assert(fh::feed::RecordPublisher<DropOutput>);
 // Every message of the file into `feed`, with endOfBatch() once a
 // millisecond, as fhd --replay at full speed publishes book snapshots; or,
 // with `batch`, after every `batch` messages (a simulator's clock is slow).
+// Each message is received a day after the midnight of its timestamps
+// (which the passes put at 0): its delay is recorded in full, as fhd's is.
 template <class Feed>
 [[gnu::noinline]] void replayFile(std::span<const uint8_t> bytes, Feed& feed, uint64_t batch) {
+  constexpr uint64_t kRecvNs = 86'400'000'000'000;
   uint64_t count = 0;
   auto flushed = Clock::now();
   fh::capture::forEachRecord(bytes, [&](uint64_t position, const uint8_t* msg, uint16_t n) {
-    feed.message(position, 0, msg, n);
+    feed.message(position, kRecvNs, msg, n);
     if (batch != 0) {
       if (++count % batch == 0) feed.endOfBatch();
     } else if ((++count & 1023) == 0 && Clock::now() - flushed >= std::chrono::milliseconds(1)) {
