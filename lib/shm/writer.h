@@ -95,15 +95,7 @@ class RegionWriter {
   // waits: a slow reader is lapped. Inline: it is the hot path's last step.
   void publish(const void* record, uint32_t bytes) noexcept {
     bytes = std::min(bytes, kMaxRecordBytes);
-    append(bytes, [&](uint8_t* at) {
-      const uint32_t whole = bytes & ~7u;
-      storeWords(at, record, whole);
-      if (whole != bytes) {  // a last half word, zero-padded
-        uint64_t last = 0;
-        std::memcpy(&last, static_cast<const uint8_t*>(record) + whole, bytes - whole);
-        storeWords(at + whole, &last, sizeof last);
-      }
-    });
+    append(bytes, [&](uint8_t* at) { storeBytes(at, record, bytes); });  // a last half word zero-padded
   }
   // The same for a record type of a whole number of words: its size is
   // known here, so the copy into the frame is one store a word, no loop.
@@ -199,7 +191,7 @@ inline void RegionWriter::append(uint32_t bytes, WriteRecord&& writeRecord) noex
   // The ring's lines come in order: ask for one a few records ahead.
   prefetchWrite(ring_ + ((offset + kRingLookahead) & ringMask_));
   const RingFrame head{frameBytes, FrameType::Record, nextIndex_};
-  storeWords(at, &head, sizeof head);
+  storeWords<sizeof head>(at, &head);
   writeRecord(at + sizeof head);
   header_->ringLatest.store(tail_ + padding, std::memory_order_release);
   header_->ringTail.store(intent, std::memory_order_release);
