@@ -66,9 +66,10 @@ struct DropOutput {
     records += r.hd.length;
   }
   void instrument(uint16_t, const char (&)[8], char) noexcept {}
-  void book(uint16_t, const fh::shm::BookFields& f, const fh::shm::Level* bids, uint32_t bidCount,
-            const fh::shm::Level*, uint32_t askCount, fh::shm::LevelRange, fh::shm::LevelRange) noexcept {
-    books += f.updates + bidCount + askCount + (bidCount > 0 ? bids[0].shares : 0);
+  void book(const fh::feed::BookView& s) noexcept {
+    books += s.fields.updates + s.count(0) + s.count(1);
+    for (int side = 0; side < 2; ++side)
+      s.changedLevels(side, [&](uint32_t, const fh::shm::Level& l) { books += l.shares; });
   }
   void prefetchBook(uint16_t, fh::shm::LevelRange, fh::shm::LevelRange) const noexcept {}
   uint32_t depth() const noexcept { return 10; }  // the region's default

@@ -188,6 +188,20 @@ class OrderBooks {
     const Level& l = levels_[ladder.offset + ladder.size - 1 - index];
     return PriceLevel{priceOf(side == Side::Bid ? l.key : ~l.key), l.orders, l.shares};
   }
+  // Calls visit(k, PriceLevel) for each level k in [from, min(to, depth()))
+  // from the top: a snapshot's levels, read in one pass where they lie.
+  template <class Visit>
+  void forLevels(InstrumentId instrument, Side side, uint32_t from, uint32_t to, Visit&& visit) const noexcept {
+    const Ladder& ladder = books_[instrument].sides[static_cast<int>(side)];
+    to = std::min(to, ladder.size);
+    if (from >= to) return;
+    const Level* best = &levels_[ladder.offset + ladder.size - 1];
+    const uint32_t flip = side == Side::Bid ? 0 : ~0u;  // an ask's key is its ticks inverted
+    for (uint32_t k = from; k < to; ++k) {
+      const Level& l = *(best - k);
+      visit(k, PriceLevel{priceOf(l.key ^ flip), l.orders, l.shares});
+    }
+  }
   std::optional<LiveOrder> findOrder(uint64_t ref) const noexcept {
     const Order* o = findSlot(ref);
     if (o == nullptr) return std::nullopt;

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 
 #include "book/book_builder.h"
@@ -366,28 +365,21 @@ class ItchHandler {
     b.from[0] = b.from[1] = BookState::kClean;
     b.single = 0;
     const book::Instrument& in = *books_.instrument(locate);
-    const auto fill = [&](book::Side side, shm::LevelRange r, std::array<shm::Level, shm::kMaxDepth>& out) {
-      const uint32_t n = std::min(books_.depth(locate, side), depth_);
-      for (uint32_t k = r.from; k < std::min(n, r.to); ++k) {
-        const book::PriceLevel l = books_.level(locate, side, k);
-        out[k] = shm::Level{l.price, l.shares, l.orders, 0};
-      }
-      return n;
-    };
-    const uint32_t bidCount = fill(book::Side::Bid, bid, bids_);
-    const uint32_t askCount = fill(book::Side::Ask, ask, asks_);
     if (in.maybeBad && !b.stale) markStale(b);
-    shm::BookFields f{};
+    BookView s{locate, {}, {bid, ask}, &books_};
+    shm::BookFields& f = s.fields;
     f.lastSequence = b.lastSequence;
     f.tsEvent = static_cast<uint64_t>(midnightNs_ + static_cast<int64_t>(b.timestamp));
     f.tsRecv = b.tsRecv;
     f.updates = b.updates;
+    f.bidLevels = static_cast<uint16_t>(std::min(books_.depth(locate, book::Side::Bid), depth_));
+    f.askLevels = static_cast<uint16_t>(std::min(books_.depth(locate, book::Side::Ask), depth_));
     f.status = feedJoining_                                       ? shm::BookStatus::Joining
                : b.stale                                          ? shm::BookStatus::Stale
                : in.tradingState == 'H' || in.tradingState == 'P' ? shm::BookStatus::Halted
                                                                   : shm::BookStatus::Normal;
     f.tradingState = in.tradingState;
-    publisher_.book(locate, f, bids_.data(), bidCount, asks_.data(), askCount, bid, ask);
+    publisher_.book(s);
   }
 
   book::OrderBooks& books_;
@@ -407,7 +399,6 @@ class ItchHandler {
   HugeArray<BookState> state_;  // by locate
   HugeArray<uint16_t> dirty_;   // locates with dirty set, in the order they moved
   uint32_t dirtyCount_ = 0;
-  std::array<shm::Level, shm::kMaxDepth> bids_{}, asks_{};
   itch::DecodeCounters decode_;
   HandlerCounters counters_;
   shm::Histogram feedDelay_;

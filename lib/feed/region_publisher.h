@@ -23,16 +23,17 @@ class RegionPublisher {
 
   template <class Record>
   void record(const Record& r) noexcept {
-    writer_.publish(r);
+    if constexpr (requires { record::words(r); })
+      writer_.publish(record::words(r));
+    else
+      writer_.publish(r);
     ++counters_.records;
   }
   void instrument(uint16_t id, const char (&symbol)[8], char tradingState) noexcept {
     writer_.setInstrument(id, symbol, tradingState);
   }
-  void book(uint16_t id, const shm::BookFields& fields, const shm::Level* bids, uint32_t bidCount,
-            const shm::Level* asks, uint32_t askCount, shm::LevelRange bidChanged,
-            shm::LevelRange askChanged) noexcept {
-    writer_.publishBook(id, fields, bids, bidCount, asks, askCount, bidChanged, askChanged);
+  void book(const BookView& s) noexcept {
+    writer_.publishBook(s.instrument, s.fields, [&](int side, auto&& put) { s.changedLevels(side, put); });
     ++counters_.books;
   }
   void prefetchBook(uint16_t id, shm::LevelRange bidChanged, shm::LevelRange askChanged) const noexcept {

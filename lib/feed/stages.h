@@ -9,10 +9,12 @@
 // skipped. Every stage runs on the feed's one worker thread.
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <span>
 
+#include "book/order_book.h"
 #include "record/record.h"
 #include "shm/layout.h"
 
@@ -60,15 +62,35 @@ concept ProtocolHandler = OrderedMessageSink<T> && requires(T& t) {
   noexcept;
 };
 
+// One book snapshot as a protocol handler hands it on: its fields, the
+// level counts of each side (at most the publisher's depth()) included, and
+// the levels read straight from the book, no copy between. Only the levels
+// in each side's changed range differ from the book's last snapshot, and
+// only those are read.
+struct BookView {
+  uint16_t instrument;
+  shm::BookFields fields;
+  shm::LevelRange changed[2];  // by side: 0 bids, 1 asks
+  const book::OrderBooks* books;
+
+  uint32_t count(int side) const noexcept { return side == 0 ? fields.bidLevels : fields.askLevels; }
+  // Calls put(k, level) for each level k of `side`'s changed range, from the top.
+  template <class Put>
+  void changedLevels(int side, Put&& put) const noexcept {
+    const uint32_t to = std::min(changed[side].to, count(side));
+    books->forLevels(instrument, side == 0 ? book::Side::Bid : book::Side::Ask, changed[side].from, to,
+                     [&](uint32_t k, const book::PriceLevel& l) {
+                       put(k, shm::Level{l.price, l.shares, l.orders, 0});
+                     });
+  }
+};
+
 // Where the normalized output goes: tick records in feed order, the
-// instrument directory, and book snapshots (best first, at most depth() a
-// side; only the levels in each side's changed range differ from the book's
-// last snapshot, and only those need be read).
+// instrument directory, and book snapshots.
 template <class P>
 concept RecordPublisher = requires(P& p, const P& cp, const record::MboMsg& mbo, const record::Mbp1Msg& mbp1,
                                    const record::StatusMsg& status, uint16_t instrument, const char (&symbol)[8],
-                                   char tradingState, const shm::BookFields& fields, const shm::Level* levels,
-                                   uint32_t count, shm::LevelRange changed) {
+                                   char tradingState, const BookView& view, shm::LevelRange changed) {
   { p.record(mbo) }
   noexcept;
   { p.record(mbp1) }
@@ -77,7 +99,7 @@ concept RecordPublisher = requires(P& p, const P& cp, const record::MboMsg& mbo,
   noexcept;
   { p.instrument(instrument, symbol, tradingState) }
   noexcept;
-  { p.book(instrument, fields, levels, count, levels, count, changed, changed) }
+  { p.book(view) }
   noexcept;
   { cp.prefetchBook(instrument, changed, changed) }
   noexcept;  // a hint: book() with those ranges follows soon

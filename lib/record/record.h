@@ -5,6 +5,8 @@
 // trivially copyable; layout pinned by static_asserts.
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -150,6 +152,48 @@ static_assert(offsetof(StatusMsg, reason) == 26);
 static_assert(offsetof(StatusMsg, isTrading) == 30);
 static_assert(offsetof(StatusMsg, isShortSellRestricted) == 32);
 static_assert(std::is_trivially_copyable_v<StatusMsg> && std::is_standard_layout_v<StatusMsg>);
+
+// A record's bytes as its 8-byte words (little-endian), each assembled from
+// the fields in registers. A writer that stores these needs no copy of the
+// record in memory: a copy reads each word back just after its narrower
+// fields were written, and the processor cannot forward those stores to
+// the wider load, so each such word waits for the stores to reach the cache.
+static_assert(std::endian::native == std::endian::little);
+namespace words_detail {
+constexpr uint64_t word(uint32_t low, uint32_t high) noexcept { return uint64_t{low} | uint64_t{high} << 32; }
+constexpr uint32_t bytes4(uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3) noexcept {
+  return uint32_t{b0} | uint32_t{b1} << 8 | uint32_t{b2} << 16 | uint32_t{b3} << 24;
+}
+constexpr uint64_t header(const RecordHeader& h) noexcept {
+  return word(uint32_t{h.length} | uint32_t{static_cast<uint8_t>(h.rtype)} << 8 | uint32_t{h.publisherId} << 16,
+              h.instrumentId);
+}
+}  // namespace words_detail
+
+constexpr std::array<uint64_t, sizeof(MboMsg) / 8> words(const MboMsg& m) noexcept {
+  using namespace words_detail;
+  return {header(m.hd),
+          m.hd.tsEvent,
+          m.orderId,
+          static_cast<uint64_t>(m.price),
+          word(m.size, bytes4(m.flags, m.channelId, static_cast<uint8_t>(m.action), static_cast<uint8_t>(m.side))),
+          m.tsRecv,
+          word(static_cast<uint32_t>(m.tsInDelta), m.sequence)};
+}
+constexpr std::array<uint64_t, sizeof(Mbp1Msg) / 8> words(const Mbp1Msg& m) noexcept {
+  using namespace words_detail;
+  const BidAskPair& l = m.levels[0];
+  return {header(m.hd),
+          m.hd.tsEvent,
+          static_cast<uint64_t>(m.price),
+          word(m.size, bytes4(static_cast<uint8_t>(m.action), static_cast<uint8_t>(m.side), m.flags, m.depth)),
+          m.tsRecv,
+          word(static_cast<uint32_t>(m.tsInDelta), m.sequence),
+          static_cast<uint64_t>(l.bidPx),
+          static_cast<uint64_t>(l.askPx),
+          word(l.bidSz, l.askSz),
+          word(l.bidCt, l.askCt)};
+}
 
 // ITCH timestamps count nanoseconds from midnight in New York. This turns a
 // trading date into the UNIX time of that midnight (US Eastern, with the DST

@@ -393,25 +393,15 @@ void RegionWriter::setInstrument(uint16_t locate, const char (&symbol)[8], char 
 void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount,
                                const Level* asks, uint32_t askCount, LevelRange bidChanged,
                                LevelRange askChanged) noexcept {
-  if (locate >= maxInstruments_) return;
-  bidCount = std::min(bidCount, depth_);
-  askCount = std::min(askCount, depth_);
-  uint8_t* at = books_ + size_t{locate} * bookBytes_;
-  auto* book = reinterpret_cast<BookHeader*>(at);
-  auto* levels = reinterpret_cast<Level*>(at + sizeof(BookHeader));
   BookFields f = fields;
-  f.instrumentId = locate;
-  f.bidLevels = static_cast<uint16_t>(bidCount);
-  f.askLevels = static_cast<uint16_t>(askCount);
-  const uint64_t s = seqlockBegin(book->seq);
-  storeWords(&book->fields, &f, sizeof f);
-  const auto write = [](Level* to, const Level* from, uint32_t count, LevelRange r) {
-    const uint32_t end = std::min(r.to, count);
-    if (r.from < end) storeWords(to + r.from, from + r.from, (end - r.from) * sizeof(Level));
-  };
-  write(levels, bids, bidCount, bidChanged);
-  write(levels + depth_, asks, askCount, askChanged);
-  seqlockEnd(book->seq, s);
+  f.bidLevels = static_cast<uint16_t>(std::min(bidCount, depth_));
+  f.askLevels = static_cast<uint16_t>(std::min(askCount, depth_));
+  publishBook(locate, f, [&](int side, auto&& put) {
+    const Level* from = side == 0 ? bids : asks;
+    const LevelRange r = side == 0 ? bidChanged : askChanged;
+    const uint32_t end = std::min(r.to, side == 0 ? bidCount : askCount);
+    for (uint32_t k = r.from; k < end; ++k) put(k, from[k]);
+  });
 }
 
 void RegionWriter::tap(TapLine line, uint64_t recvNs, std::span<const uint8_t> payload) noexcept {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -72,6 +73,12 @@ class RegionWriter {
   // hold them).
   void publishBook(uint16_t locate, const BookFields& fields, const Level* bids, uint32_t bidCount, const Level* asks,
                    uint32_t askCount, LevelRange bidChanged = {}, LevelRange askChanged = {}) noexcept;
+  // The same with the levels written where they are read, no array between:
+  // `fields` whole, their level counts (cut to depth()) included, then for
+  // each side (0 bids, 1 asks) levels(side, put) calls put(k, level) for
+  // each level k from the top that changed. Inline: the hot path's.
+  template <class Levels>
+  void publishBook(uint16_t locate, const BookFields& fields, Levels&& levels) noexcept;
 
   // Starts fetching, a few books ahead, the lines publishBook() will write
   // with the same ranges: the header and the changed levels of each side.
@@ -103,6 +110,13 @@ class RegionWriter {
   void publish(const Record& record) noexcept {
     static_assert(sizeof(Record) % 8 == 0 && alignof(Record) >= 8 && sizeof(Record) <= kMaxRecordBytes);
     append(sizeof(Record), [&](uint8_t* at) { storeWords<sizeof(Record)>(at, &record); });
+  }
+  // The same from a record's words, assembled by the caller (record.h's
+  // words()): each goes to the ring as it is, no copy of the record between.
+  template <size_t N>
+  void publish(const std::array<uint64_t, N>& words) noexcept {
+    static_assert(N * 8 <= kMaxRecordBytes);
+    append(N * 8, [&](uint8_t* at) { storeWords<N * 8>(at, words.data()); });
   }
   uint64_t recordsPublished() const noexcept { return nextIndex_; }
 
@@ -168,6 +182,27 @@ class RegionWriter {
   uint64_t tapTail_ = 0;
   uint64_t tapIndex_ = 0;
 };
+
+template <class Levels>
+inline void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, Levels&& levels) noexcept {
+  if (locate >= maxInstruments_) return;
+  uint8_t* at = books_ + size_t{locate} * bookBytes_;
+  auto* book = reinterpret_cast<BookHeader*>(at);
+  BookFields f = fields;
+  f.instrumentId = locate;
+  f.bidLevels = static_cast<uint16_t>(std::min<uint32_t>(f.bidLevels, depth_));
+  f.askLevels = static_cast<uint16_t>(std::min<uint32_t>(f.askLevels, depth_));
+  const uint64_t s = seqlockBegin(book->seq);
+  storeWords<sizeof f>(&book->fields, &f);
+  for (int side = 0; side < 2; ++side) {
+    Level* slots = reinterpret_cast<Level*>(at + sizeof(BookHeader)) + (side == 0 ? 0 : depth_);
+    const uint32_t count = side == 0 ? f.bidLevels : f.askLevels;
+    levels(side, [&](uint32_t k, const Level& l) {
+      if (k < count) storeWords<sizeof l>(slots + k, &l);
+    });
+  }
+  seqlockEnd(book->seq, s);
+}
 
 template <class WriteRecord>
 inline void RegionWriter::append(uint32_t bytes, WriteRecord&& writeRecord) noexcept {

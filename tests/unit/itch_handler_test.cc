@@ -36,14 +36,11 @@ struct CopyPublisher {
   void record(const rec::Mbp1Msg&) noexcept {}
   void record(const rec::StatusMsg& m) noexcept { statuses.push_back(m); }
   void instrument(uint16_t, const char (&)[8], char) noexcept {}
-  void book(uint16_t id, const shm::BookFields& f, const shm::Level* bids, uint32_t bidCount, const shm::Level* asks,
-            uint32_t askCount, shm::LevelRange bidChanged, shm::LevelRange askChanged) noexcept {
-    Copy& c = books[id];
-    c.fields = f;
-    c.fields.bidLevels = static_cast<uint16_t>(bidCount);
-    c.fields.askLevels = static_cast<uint16_t>(askCount);
-    for (uint32_t i = bidChanged.from; i < std::min(bidChanged.to, bidCount); ++i) c.bids[i] = bids[i];
-    for (uint32_t i = askChanged.from; i < std::min(askChanged.to, askCount); ++i) c.asks[i] = asks[i];
+  void book(const fh::feed::BookView& s) noexcept {
+    Copy& c = books[s.instrument];
+    c.fields = s.fields;
+    s.changedLevels(0, [&](uint32_t k, const shm::Level& l) { c.bids[k] = l; });
+    s.changedLevels(1, [&](uint32_t k, const shm::Level& l) { c.asks[k] = l; });
     ++bookPublishes;
   }
   void prefetchBook(uint16_t, shm::LevelRange, shm::LevelRange) const noexcept {}

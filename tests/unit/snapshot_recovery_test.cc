@@ -36,8 +36,7 @@ struct NullPublisher {
     joining += s.reason == fh::record::StatusReason::BookJoining;
   }
   void instrument(uint16_t, const char (&)[8], char) noexcept {}
-  void book(uint16_t, const shm::BookFields&, const shm::Level*, uint32_t, const shm::Level*, uint32_t, shm::LevelRange,
-            shm::LevelRange) noexcept {}
+  void book(const fh::feed::BookView&) noexcept {}
   void prefetchBook(uint16_t, shm::LevelRange, shm::LevelRange) const noexcept {}
   uint32_t depth() const noexcept { return 10; }
 };
