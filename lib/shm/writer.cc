@@ -138,9 +138,15 @@ int lockOnce(const std::string& directory, const std::string& name, const std::s
   if (const std::string why = notOwnFile(fd, lock, "remove it, or choose another shm.name"); !why.empty()) refuse(why);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
-    char text[16] = {};
-    pid_t pid = ::pread(fd, text, sizeof text - 1, 0) > 0 ? std::atoi(text) : 0;  // the owner wrote it
-    if (pid <= 0) pid = writerPidOf(path);
+    // The owner writes its pid just after it takes the lock: a writer
+    // refused in that moment waits for it, a little (an error path).
+    pid_t pid = 0;
+    for (int tries = 0; e == EWOULDBLOCK && pid <= 0 && tries < 100; ++tries) {
+      if (tries > 0) ::usleep(1000);
+      char text[16] = {};
+      pid = ::pread(fd, text, sizeof text - 1, 0) > 0 ? std::atoi(text) : 0;
+      if (pid <= 0) pid = writerPidOf(path);
+    }
     refuse(e == EWOULDBLOCK ? path + " belongs to a running writer" +
                                   (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
                                   "; choose another shm.name or stop it"
