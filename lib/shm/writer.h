@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -188,15 +190,24 @@ inline void RegionWriter::publishBook(uint16_t locate, const BookFields& fields,
   if (locate >= maxInstruments_) return;
   uint8_t* at = books_ + size_t{locate} * bookBytes_;
   auto* book = reinterpret_cast<BookHeader*>(at);
-  BookFields f = fields;
-  f.instrumentId = locate;
-  f.bidLevels = static_cast<uint16_t>(std::min<uint32_t>(f.bidLevels, depth_));
-  f.askLevels = static_cast<uint16_t>(std::min<uint32_t>(f.askLevels, depth_));
+  const uint32_t counts[2] = {std::min<uint32_t>(fields.bidLevels, depth_),
+                              std::min<uint32_t>(fields.askLevels, depth_)};
+  // The fields as words put together in registers (record.h's words() says
+  // why); the reserved bytes are zero.
+  static_assert(std::endian::native == std::endian::little && offsetof(BookFields, instrumentId) == 32);
+  const uint64_t words[sizeof(BookFields) / 8] = {
+      fields.lastSequence,
+      fields.tsEvent,
+      fields.tsRecv,
+      fields.updates,
+      uint64_t{locate} | uint64_t{counts[0]} << 32 | uint64_t{counts[1]} << 48,
+      uint64_t{static_cast<uint8_t>(fields.status)} | uint64_t{static_cast<uint8_t>(fields.tradingState)} << 8,
+      0};
   const uint64_t s = seqlockBegin(book->seq);
-  storeWords<sizeof f>(&book->fields, &f);
+  storeWords<sizeof words>(&book->fields, words);
   for (int side = 0; side < 2; ++side) {
     Level* slots = reinterpret_cast<Level*>(at + sizeof(BookHeader)) + (side == 0 ? 0 : depth_);
-    const uint32_t count = side == 0 ? f.bidLevels : f.askLevels;
+    const uint32_t count = counts[side];
     levels(side, [&](uint32_t k, const Level& l) {
       if (k < count) storeWords<sizeof l>(slots + k, &l);
     });
