@@ -405,7 +405,7 @@ void RegionWriter::publishBook(uint16_t locate, const BookFields& fields, const 
   publishBook(locate, f, [&](int side, auto&& put) {
     const Level* from = side == 0 ? bids : asks;
     const LevelRange r = side == 0 ? bidChanged : askChanged;
-    const uint32_t end = std::min(r.to, side == 0 ? bidCount : askCount);
+    const uint32_t end = std::min<uint32_t>(r.to, side == 0 ? f.bidLevels : f.askLevels);
     for (uint32_t k = r.from; k < end; ++k) put(k, from[k]);
   });
 }
